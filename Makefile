@@ -1,0 +1,48 @@
+# The two commands: `make lab` opens the workbook, `make test` runs the whole suite.
+# Both create .venv and install the pinned dependencies first (skipped when already done).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Jupyter refuses to run as root without this flag (CI runs as root).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PYTEST_WORKERS ?= 2
+
+.PHONY: lab test install lint unit nbval notebooks bench doctor clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "labkit needs Python 3.10 or newer; found " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.lock
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+## lab: open the workbook in JupyterLab on 127.0.0.1 with a token
+lab: $(STAMP)
+	$(BIN)/jupyter lab --config=etc/jupyter_server_config.py $(ROOT_FLAG)
+
+## test: the whole suite: lint, unit tests, strict nbval, papermill runs, notebook checks
+test: $(STAMP) lint
+	LABKIT_HEADLESS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests
+	LABKIT_HEADLESS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check labkit tests benchmarks notebooks
+
+## notebooks: re-execute lessons in place (all, or NB="01 02") so stored outputs are current
+notebooks: $(STAMP)
+	$(BIN)/python -m labkit execute $(NB)
+
+## bench: labkit.fit against a plain PyTorch loop (prints `ratio: X.XX`)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_fit.py
+
+doctor: $(STAMP)
+	$(BIN)/python -m labkit doctor
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""Where is this code running? Answers used by the progress bar and the live plot."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HEADLESS_VARS = ("LABKIT_HEADLESS", "PYTEST_CURRENT_TEST")
+
+
+def _shell():
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None
+
+
+def in_ipython() -> bool:
+    """True inside any IPython shell (a Jupyter kernel or the terminal IPython)."""
+    return _shell() is not None
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter (IPython) kernel, False in a plain terminal or script."""
+    return _shell().__class__.__name__ == "ZMQInteractiveShell"
+
+
+def headless() -> bool:
+    """True when nobody is watching live: papermill, nbval, tests, a terminal or a script.
+
+    Runners set ``LABKIT_HEADLESS=1`` for the kernels they start (papermill and nbval set
+    nothing a kernel can see), and pytest's own variable is inherited by nbval's kernels.
+    """
+    if any(os.environ.get(name) for name in HEADLESS_VARS):
+        return True
+    return not in_kernel()

@@ -1,0 +1,51 @@
+"""Find the workbook's ``data/`` folder from any working directory, and make synthetic data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+ENV_VAR = "LABKIT_DATA"
+
+
+def data_dir() -> Path:
+    """The repo's ``data/`` folder: ``LABKIT_DATA`` if set, else found beside the labkit package or above the cwd."""
+    override = os.environ.get(ENV_VAR)
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"{ENV_VAR}={override} is not a folder")
+        return path
+    here = Path(__file__).resolve().parent
+    for start in (here, Path.cwd().resolve()):
+        for folder in (start, *start.parents):
+            candidate = folder / "data"
+            if (candidate / "README.md").is_file():
+                return candidate
+    raise FileNotFoundError(
+        f"cannot find the workbook's data/ folder from {Path.cwd()}; set {ENV_VAR} to its path"
+    )
+
+
+def data_path(name: str) -> Path:
+    """The path of a bundled file in ``data/``, or a clear error listing what is there."""
+    folder = data_dir()
+    path = folder / name
+    if not path.is_file():
+        present = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "README.md")
+        raise FileNotFoundError(
+            f"data file {name!r} not found in {folder}; present: {', '.join(present) or 'nothing'}"
+        )
+    return path
+
+
+def linear_data(
+    n: int = 256, *, slope: float = 2.0, intercept: float = 1.0, noise: float = 0.5, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded points on y = intercept + slope·x + noise, x uniform in [-3, 3]; shapes (n, 1) and (n, 1)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, generator=gen) * 6 - 3
+    y = intercept + slope * x + noise * torch.randn(n, 1, generator=gen)
+    return x, y
