@@ -1,0 +1,17 @@
+"""Per lesson: non-default parameters it must run with under papermill, and bad values that must stop it.
+
+Every notebook in notebooks/ needs an entry (tests/test_notebooks.py checks). ``params`` are
+merged with ``result_path`` by the test, which then checks the result JSON. Each ``bad`` case is
+(parameters, text the one-line error must contain).
+"""
+
+CASES: dict[str, dict] = {
+    "00_start_here": {
+        "params": {"n": 1024, "seed": 3},
+        "bad": [
+            ({"n": -1}, "n = -1 is not allowed: must be >= 1"),
+            ({"seed": "zero"}, "seed = 'zero' is not allowed: must be a whole number"),
+            ({"device": "tpu"}, "device = 'tpu' is not allowed"),
+        ],
+    },
+}
