@@ -23,12 +23,15 @@ def in_kernel() -> bool:
     return _shell().__class__.__name__ == "ZMQInteractiveShell"
 
 
-def headless() -> bool:
-    """True when nobody is watching live: papermill, nbval, tests, a terminal or a script.
+def batch_run() -> bool:
+    """True under a runner: papermill via labkit, ``make notebooks``, nbval or the tests.
 
     Runners set ``LABKIT_HEADLESS=1`` for the kernels they start (papermill and nbval set
     nothing a kernel can see), and pytest's own variable is inherited by nbval's kernels.
     """
-    if any(os.environ.get(name) for name in HEADLESS_VARS):
-        return True
-    return not in_kernel()
+    return any(os.environ.get(name) for name in HEADLESS_VARS)
+
+
+def headless() -> bool:
+    """True when no notebook front end is watching live: a batch run, a terminal or a script."""
+    return batch_run() or not in_kernel()

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-
 _BOUNDS = {
     "gt": (operator.gt, ">"),
     "ge": (operator.ge, ">="),

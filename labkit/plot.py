@@ -55,7 +55,7 @@ def plot_history(history: History, ax: Axes | Sequence[Axes] | None = None, *, l
         axes = ax
         fig = (ax[0] if isinstance(ax, Sequence) else ax).figure
     axes = list(axes) if isinstance(axes, Sequence) or hasattr(axes, "flat") else [axes]
-    for panel, name in zip(axes, names):
+    for panel, name in zip(axes, names, strict=False):
         epochs = range(1, len(history.train[name]) + 1)
         panel.plot(epochs, history.train[name], marker="o", markersize=3, label=f"train {name}")
         if name in history.val:

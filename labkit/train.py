@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
 
-from labkit._env import headless
+from labkit._env import batch_run
 from labkit.device import pick_device
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -69,7 +68,8 @@ def _resolve_metrics(metrics: Mapping[str, Metric] | Sequence[str] | None) -> di
         return dict(metrics)
     unknown = [name for name in metrics if name not in NAMED_METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; named metrics: {', '.join(NAMED_METRICS)}, or pass a dict of functions")
+        named = ", ".join(NAMED_METRICS)
+        raise ValueError(f"unknown metric(s) {unknown}; named metrics: {named}, or pass a dict of functions")
     return {name: NAMED_METRICS[name] for name in metrics}
 
 
@@ -119,8 +119,8 @@ def evaluate(
 def _progress(total: int | None, enabled: bool | None):
     from tqdm.auto import tqdm
 
-    if enabled is None:
-        enabled = not headless()
+    if enabled is None:  # shown in a notebook or a terminal; off in batch runs, whose outputs are stored
+        enabled = not batch_run()
     return tqdm(total=total, disable=not enabled, unit="step", leave=True, dynamic_ncols=True)
 
 
@@ -194,7 +194,7 @@ def fit(
                 plot.update(history)
     except KeyboardInterrupt:
         history.interrupted = True
-        print(f"Interrupted: returning the history of {history.epochs} completed epoch(s); the model keeps its weights.")
+        print(f"Interrupted: returning the history of {history.epochs} completed epoch(s); the model keeps its weights")
     finally:
         bar.close()
         if plot is not None:

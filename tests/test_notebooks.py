@@ -75,7 +75,8 @@ def test_bad_parameter_fails_fast(path, params, message, tmp_path) -> None:
     failed = [i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs)]
     tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
     injected = [i for i, c in enumerate(code) if "injected-parameters" in c.metadata.get("tags", [])]
-    assert failed == [max(tagged + injected) + 1], f"the error came in code cell {failed}, not right after the parameters"
+    expected = [max(tagged + injected) + 1]
+    assert failed == expected, f"the error came in code cell {failed}, not right after the parameters ({expected})"
 
 
 def test_every_case_is_a_lesson() -> None:
