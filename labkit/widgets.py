@@ -53,7 +53,8 @@ def memory_figure(n: int, dtype_name: str):
     names = list(DTYPES)
     sizes = [tensor_nbytes((n, n), DTYPES[name]) / 2**20 for name in names]
     colors = ["tab:orange" if name == dtype_name else "tab:blue" for name in names]
-    ax.bar(names, sizes, color=colors)
+    bars = ax.bar(names, sizes, color=colors)
+    ax.bar_label(bars, fmt="%.0f MiB" if min(sizes) >= 10 else "%.2f MiB")
     ax.set_ylabel("MiB")
     ax.set_title(f"memory of a {n:,}×{n:,} matrix by dtype")
     return fig
