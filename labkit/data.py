@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -49,3 +50,42 @@ def linear_data(
     x = torch.rand(n, 1, generator=gen) * 6 - 3
     y = intercept + slope * x + noise * torch.randn(n, 1, generator=gen)
     return x, y
+
+
+class DataFormatError(ValueError):
+    """A bundled data file whose contents do not have the expected form."""
+
+
+def load_csv(name: str, *, dtype: torch.dtype = torch.float64) -> tuple[list[str], torch.Tensor]:
+    """A numeric CSV in ``data/`` as (header, tensor of shape (rows, columns)); errors name the file and line."""
+    import csv
+
+    path = data_path(name)
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header or not all(column.strip() for column in header):
+            raise DataFormatError(f"{path}:1: expected a header row of column names, got {header!r}")
+        header = [column.strip() for column in header]
+        values: list[list[float]] = []
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue  # a blank line, e.g. at the end of the file
+            if len(row) != len(header):
+                raise DataFormatError(
+                    f"{path}:{line}: expected {len(header)} values ({', '.join(header)}), got {len(row)}"
+                )
+            numbers = []
+            for column, cell in zip(header, row, strict=True):
+                try:
+                    number = float(cell)
+                except ValueError:
+                    raise DataFormatError(f"{path}:{line}: column {column!r} holds {cell!r}, not a number") from None
+                if not math.isfinite(number):
+                    raise DataFormatError(f"{path}:{line}: column {column!r} holds {cell!r}, not a finite number")
+                numbers.append(number)
+            values.append(numbers)
+    if not values:
+        raise DataFormatError(f"{path}: has a header but no data rows")
+    return header, torch.tensor(values, dtype=dtype)

@@ -14,4 +14,13 @@ CASES: dict[str, dict] = {
             ({"device": "tpu"}, "device = 'tpu' is not allowed"),
         ],
     },
+    "03_linear_regression": {
+        "params": {"seed": 1, "lr": 0.3, "epochs": 80, "features": ["area_m2", "age_years"]},
+        "bad": [
+            ({"lr": 0.0}, "lr = 0.0 is not allowed: must be > 0"),
+            ({"epochs": 0}, "epochs = 0 is not allowed: must be >= 1"),
+            ({"features": ["area_m2", "garden"]}, "features[1] = 'garden' is not allowed: must be one of"),
+            ({"features": ["rooms"]}, "must include 'area_m2'"),
+        ],
+    },
 }
