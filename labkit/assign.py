@@ -225,6 +225,7 @@ def _sanitize(nb: Any, source: Any, released: Any, notes: list[str]) -> Any:
 
     known = {_nbg(c)["grade_id"]: c for c in source.cells if _nbg(c).get("grade_id")}
     visible = {_nbg(c)["grade_id"]: _nbg(c)["checksum"] for c in released.cells if _nbg(c).get("grade_id")}
+    full = {_nbg(c)["grade_id"]: _nbg(c)["checksum"] for c in source.cells if _nbg(c).get("grade_id")}
     for cell in nb.cells:
         meta = cell.get("metadata", {})
         if "nbgrader" not in meta:
@@ -239,7 +240,7 @@ def _sanitize(nb: Any, source: Any, released: Any, notes: list[str]) -> Any:
                                                      "points") if k in original}
         if original.get("grade"):
             meta["nbgrader"]["checksum"] = visible[gid]
-            if cell.cell_type != known[gid].cell_type or utils.compute_checksum(cell) != visible[gid]:
+            if cell.cell_type != known[gid].cell_type or utils.compute_checksum(cell) not in (visible[gid], full[gid]):
                 notes.append(f"test cell {gid} was edited; restored from the instructor's version")
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     nb = _run(nb, [ClearOutput(log=_LOG), DeduplicateIds(log=_LOG)])
@@ -423,12 +424,12 @@ def grade_notebook(path: Path, lesson: Path, *, cell_timeout: int = 60, notebook
     except Exception as err:
         kind = "not valid notebook JSON" if isinstance(err, (json.JSONDecodeError, UnicodeDecodeError)) or \
             "JSON" in str(err) else "not a Jupyter notebook"
-        reason = f"unreadable: {kind} ({type(err).__name__}: {_first_line(str(err))})"
+        reason = f"{kind} ({type(err).__name__}: {_first_line(str(err))})"
         return [(gid, 0.0, "unreadable", reason) for gid in points], None, [reason]
     try:
         nb = _sanitize(nb, source, released, notes)
     except Exception as err:
-        reason = f"unreadable: its graded cells could not be restored ({type(err).__name__}: {_first_line(str(err))})"
+        reason = f"its graded cells could not be restored ({type(err).__name__}: {_first_line(str(err))})"
         return [(gid, 0.0, "unreadable", reason) for gid in points], None, [reason]
     nb, ran, problem = run_notebook(nb, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
                                 sources=lesson.parent)
@@ -560,7 +561,7 @@ def grade(paths: list[Path], out: Path, *, cell_timeout: int = 60, notebook_time
         if progress:
             print(f"grading {student}: {path.name} ...", flush=True)
         if lesson is None:
-            reason = f"unreadable: {path.name} is not a notebook of any lesson"
+            reason = f"{path.name} is not a notebook of any lesson"
             new = [Row(student, "?", "?", 0.0, 0.0, "unreadable", reason, str(path))]
             nb, notes = None, [reason]
         else:

@@ -91,10 +91,10 @@ def write_submissions(lesson: Path, folder: Path) -> dict[str, str]:
     put("full", source, "the instructor's notebook: full marks")
     put("blank", blank, "the student version as released: zero")
     put("wrong", _with_answer(source, first, ["pass"]), f"{first} answered wrongly: loses exactly its points")
-    tampered = _with_answer(blank, first, _hard_coded_bytes_needed())
+    tampered = _with_answer(source, first, _hard_coded_bytes_needed())
     tampered.cells = [c for c in tampered.cells if not _nbg(c).get("grade")]
     put("tampered", tampered, "test cells deleted, visible asserts hard-coded: caught by hidden tests")
-    edited = _with_answer(blank, first, ["pass"])
+    edited = _with_answer(source, first, ["pass"])
     for cell in edited.cells:
         if _nbg(cell).get("grade"):
             cell.source = "assert True"
