@@ -278,8 +278,9 @@ def _timed_execute(cell_timeout: int, notebook_timeout: int) -> Any:
                 self.skipped.add(index)
                 return cell, resources
             self.timeout = int(max(1, min(cell_timeout, left)))
-            self.ran.add(index)
-            return super().preprocess_cell(cell, resources, index)
+            result = super().preprocess_cell(cell, resources, index)
+            self.ran.add(index)  # only once it finished: a cell that killed the kernel earns nothing
+            return result
 
     return TimedExecute(log=_LOG, timeout=cell_timeout, kernel_name=KERNEL, interrupt_on_timeout=True,
                         allow_errors=True, record_timing=False, store_widget_state=False,

@@ -54,6 +54,16 @@ def test_notebook_time_budget_skips_the_rest() -> None:
 
 # ------------------------------------------------------------------ grading: the fixture matrix on lesson 00
 
+def test_a_killed_kernel_earns_nothing_after_it() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [new_code_cell("x = 1"), new_code_cell("import os\nos._exit(1)"), new_code_cell("assert x == 1")]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb, ran, problem = assign.run_notebook(nb, cell_timeout=30, notebook_timeout=60, sources=LESSONS[0].parent)
+    assert ran == {0} and "DeadKernelError" in problem
+
+
 CELL_TIMEOUT = 20  # room for `import torch` on a busy 2-core machine; the loop waits this long
 
 
