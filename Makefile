@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_WORKERS ?= 2
 
-.PHONY: lab test install lint unit nbval notebooks bench doctor clean
+.PHONY: lab test install lint unit nbval notebooks bench doctor clean release grade
 
 install: $(STAMP)
 
@@ -40,6 +40,15 @@ notebooks: $(STAMP)
 ## bench: labkit.fit against a plain PyTorch loop (prints `ratio: X.XX`)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fit.py
+
+## release: student versions of the lessons (nbgrader format) in build/release (NB="01 02" for some, OUT=folder)
+release: $(STAMP)
+	$(BIN)/python -m labkit assign $(NB) --out $(or $(OUT),build/release)
+
+## grade: grade submissions (SUBMISSIONS=folder of student folders) into build/grades (OUT=folder)
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=build/grades]" >&2; exit 2; }
+	$(BIN)/python -m labkit grade $(SUBMISSIONS) --out $(or $(OUT),build/grades)
 
 doctor: $(STAMP)
 	$(BIN)/python -m labkit doctor
