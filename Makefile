@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_WORKERS ?= 2
 
-.PHONY: lab test install lint unit nbval notebooks bench doctor clean
+.PHONY: lab test install lint unit nbval notebooks bench bench-timer doctor clean
 
 install: $(STAMP)
 
@@ -40,6 +40,10 @@ notebooks: $(STAMP)
 ## bench: labkit.fit against a plain PyTorch loop (prints `ratio: X.XX`)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fit.py
+
+## bench-timer: labkit.bench.measure against torch.utils.benchmark.Timer on one matmul (prints `ratio: X.XX`)
+bench-timer: $(STAMP)
+	$(BIN)/python benchmarks/bench_timer.py
 
 doctor: $(STAMP)
 	$(BIN)/python -m labkit doctor
