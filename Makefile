@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_WORKERS ?= 2
 
-.PHONY: lab test install lint unit nbval notebooks bench doctor clean release grade
+.PHONY: lab test install lint unit nbval notebooks bench doctor clean release grade bench-timer
 
 install: $(STAMP)
 
@@ -49,6 +49,10 @@ release: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=build/grades]" >&2; exit 2; }
 	$(BIN)/python -m labkit grade $(SUBMISSIONS) --out $(or $(OUT),build/grades)
+
+## bench-timer: labkit.bench.measure against torch.utils.benchmark.Timer on one matmul (prints `ratio: X.XX`)
+bench-timer: $(STAMP)
+	$(BIN)/python benchmarks/bench_timer.py
 
 doctor: $(STAMP)
 	$(BIN)/python -m labkit doctor
