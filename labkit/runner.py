@@ -228,7 +228,7 @@ def expand(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def run_key(params: dict[str, Any]) -> str:
     """A file-name-safe name for a run: ``lr=0.1_batch_size=8``."""
     text = "_".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-    return re.sub(r"[^A-Za-z0-9.=+-]+", "-", text)[:150]
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "-", text)[:150]
 
 
 # ----------------------------------------------------------------------------- one run
@@ -263,13 +263,18 @@ def error_line(notebook_path: str | Path) -> str:
     return ""
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    # The kernel is a grandchild: end the whole process group the job leads.
+def _kill(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    # SIGTERM first: the job turns it into an exception, so papermill shuts its kernel down (the
+    # kernel runs in a session of its own and would outlive a plain kill of the job).
+    proc.terminate()
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (AttributeError, ProcessLookupError, PermissionError):
-        proc.kill()
-    proc.wait()
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (AttributeError, ProcessLookupError, PermissionError):
+            proc.kill()
+        proc.wait()
 
 
 def execute_one(
@@ -333,6 +338,10 @@ def _job(spec: dict[str, Any]) -> int:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
     code = 0
     try:
         pm.execute_notebook(
