@@ -24,6 +24,16 @@ def _execute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt_on_sigterm() -> None:
+    # A course server or CI stops a job with SIGTERM: treat it like Ctrl-C so finished runs are kept.
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _pairs(args: argparse.Namespace) -> list[tuple[str, str]]:
     return [(name, value) for name, value in (args.param or [])]
 
@@ -48,10 +58,15 @@ def _run(args: argparse.Namespace) -> int:
         if len(values) != 1:
             raise RunnerError(f"{name}: give one value for a workbook run (a list of values is a sweep)")
         parameters[name] = values[0]
-    records = run_workbook(
-        args.notebooks, args.out, timeout=args.timeout, parameters=parameters, workers=args.jobs,
-        html=not args.no_html, progress=not args.quiet,
-    )
+    _interrupt_on_sigterm()
+    try:
+        records = run_workbook(
+            args.notebooks, args.out, timeout=args.timeout, parameters=parameters, workers=args.jobs,
+            html=not args.no_html, progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted: the lessons already run are kept in {args.out} (summary.md)", file=sys.stderr)
+        return 130
     print(summary_table(records))
     print(f"notebooks, HTML, results and summary.md in {args.out}")
     return 0 if all(r.status == "ok" for r in records) else 1
@@ -64,6 +79,7 @@ def _sweep(args: argparse.Namespace) -> int:
     fixed = {}
     for name, values in parse_grid(args.notebook, [tuple(f) for f in (args.fixed or [])]).items():
         fixed[name] = values[0] if len(values) == 1 else values
+    _interrupt_on_sigterm()
     try:
         records = sweep(
             args.notebook, grid, args.out, workers=args.jobs, timeout=args.timeout, fixed=fixed, force=args.force,

@@ -196,7 +196,7 @@ def check_grid(notebook: str | Path, grid: dict[str, Iterable[Any]]) -> dict[str
     checked = {}
     for name, values in grid.items():
         _known(name, params, stem)
-        values = [values] if isinstance(values, (str, bytes)) else list(values)
+        values = list(values) if isinstance(values, (list, tuple, range)) else [values]
         if not values:
             raise RunnerError(f"empty grid: parameter {name!r} has no values")
         checked[name] = [check_value(name, v, params[name].type) for v in values]
@@ -539,11 +539,16 @@ def sweep(
         for k, c in zip(keys, combos, strict=True)
     ]
     runs.mkdir(parents=True, exist_ok=True)
+    try:  # wall seconds of earlier runs, so that a reused row reads like a fresh one
+        earlier = {r["key"]: r["seconds"] for r in json.loads((out / "sweep.json").read_text())["runs"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        earlier = {}
     for record in records:
         if not force and _done_before(record):
             record.status, record.reused = "ok", True
             record.metrics = _metrics(Path(record.result_path))
-            record.seconds = float(json.loads(Path(record.result_path).read_text()).get("seconds", 0.0))
+            saved = float(json.loads(Path(record.result_path).read_text()).get("seconds", 0.0))
+            record.seconds = earlier.get(record.key) or saved
 
     def save_manifest(_: RunRecord | None = None) -> None:
         manifest = {"notebook": source.stem, "grid": grid, "fixed": fixed, "runs": [asdict(r) for r in records]}
