@@ -8,8 +8,10 @@ STAMP  := $(VENV)/.installed
 # Jupyter refuses to run as root without this flag (CI runs as root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_WORKERS ?= 2
+# `make sweep` with no NB and no P: lesson 00 over four matrix sizes.
+DEMO_GRID := -p n 256,512,1024,2048
 
-.PHONY: lab test install lint unit nbval notebooks bench doctor clean release grade bench-timer
+.PHONY: lab test install lint unit nbval notebooks bench doctor clean release grade bench-timer run-all sweep params bench-sweep
 
 install: $(STAMP)
 
@@ -53,6 +55,25 @@ grade: $(STAMP)
 ## bench-timer: labkit.bench.measure against torch.utils.benchmark.Timer on one matmul (prints `ratio: X.XX`)
 bench-timer: $(STAMP)
 	$(BIN)/python benchmarks/bench_timer.py
+
+## run-all: run every lesson (or NB="00 02") headless with papermill into build/workbook (OUT=...):
+## executed notebooks, HTML, result JSONs and summary.md; the sources are never touched
+run-all: $(STAMP)
+	$(BIN)/python -m labkit run $(NB) --out $(or $(OUT),build/workbook)
+
+## sweep: one lesson over a grid, runs in parallel, results collected into build/sweep/<lesson> (OUT=...)
+## e.g. make sweep NB=02 P="-p lr 0.01,0.1,1.0 -p batch_size 8,64"; with neither, a demo sweep of lesson 00
+sweep: $(STAMP)
+	$(if $(and $(NB),$(if $(P),,x)),$(error give the grid too, e.g. make sweep NB=$(NB) P="-p NAME 1,2,3"),)
+	$(BIN)/python -m labkit sweep $(or $(NB),00) $(or $(P),$(DEMO_GRID)) $(if $(OUT),--out $(OUT),)
+
+## params: list a lesson's parameters with types, defaults and help (NB=02)
+params: $(STAMP)
+	$(BIN)/python -m labkit params $(or $(NB),00)
+
+## bench-sweep: the same 4-run sweep sequentially and in parallel, alternating (prints `ratio: X.XX`)
+bench-sweep: $(STAMP)
+	$(BIN)/python benchmarks/bench_sweep.py
 
 doctor: $(STAMP)
 	$(BIN)/python -m labkit doctor

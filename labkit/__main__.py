@@ -1,4 +1,4 @@
-"""Command line: ``python -m labkit doctor | execute | assign | grade ...``."""
+"""Command line: ``python -m labkit doctor | execute | assign | grade | run | sweep | params ...``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,86 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt_on_sigterm() -> None:
+    # A course server or CI stops a job with SIGTERM: treat it like Ctrl-C so finished runs are kept.
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _pairs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in (args.param or [])]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from labkit.notebooks import lessons
+    from labkit.runner import RunnerError, parse_grid, run_workbook, summary_table
+
+    parameters = {}
+    for name, text in _pairs(args):
+        # A value for every chosen lesson that declares the name; parsed by the first one's type.
+        owners = []
+        for path in lessons(args.notebooks or None):
+            try:
+                owners.append(parse_grid(path, [(name, text)]))
+            except RunnerError as err:
+                if not str(err).startswith("unknown parameter"):
+                    raise
+        if not owners:
+            raise RunnerError(f"unknown parameter {name!r}: none of the chosen lessons declares it")
+        values = owners[0][name]
+        if len(values) != 1:
+            raise RunnerError(f"{name}: give one value for a workbook run (a list of values is a sweep)")
+        parameters[name] = values[0]
+    _interrupt_on_sigterm()
+    try:
+        records = run_workbook(
+            args.notebooks, args.out, timeout=args.timeout, parameters=parameters, workers=args.jobs,
+            html=not args.no_html, progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted: the lessons already run are kept in {args.out} (summary.md)", file=sys.stderr)
+        return 130
+    print(summary_table(records))
+    print(f"notebooks, HTML, results and summary.md in {args.out}")
+    return 0 if all(r.status == "ok" for r in records) else 1
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from labkit.runner import parse_grid, sweep
+
+    grid = parse_grid(args.notebook, _pairs(args))
+    fixed = {}
+    for name, values in parse_grid(args.notebook, [tuple(f) for f in (args.fixed or [])]).items():
+        fixed[name] = values[0] if len(values) == 1 else values
+    _interrupt_on_sigterm()
+    try:
+        records = sweep(
+            args.notebook, grid, args.out, workers=args.jobs, timeout=args.timeout, fixed=fixed, force=args.force,
+            html=args.html, progress=not args.quiet, x=args.x, metric=args.metric,
+        )
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; run the same command again to do the rest", file=sys.stderr)
+        return 130
+    out = records[0].output.rsplit("/runs/", 1)[0] if records else args.out
+    print((Path(out) / "results.md").read_text())
+    reused = sum(r.reused for r in records)
+    failed = [r for r in records if r.status != "ok"]
+    print(f"{len(records)} runs ({reused} reused from before), {len(failed)} failed; "
+          f"table: {out}/results.csv, {out}/results.md; figure: {out}/results.png")
+    return 0 if not failed else 1
+
+
+def _params(args: argparse.Namespace) -> int:
+    from labkit.runner import params_table
+
+    print(params_table(args.notebook))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``labkit`` command and its sub-commands."""
     parser = argparse.ArgumentParser(prog="python -m labkit", description=__doc__)
@@ -74,11 +154,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook-timeout", type=int, default=600, help="seconds allowed per notebook (default: 600)")
     p.add_argument("--show-hidden", action="store_true", help="show hidden tests in the feedback")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("run", help="run lessons headless with papermill into a build folder (never over the sources)")
+    p.add_argument("notebooks", nargs="*", help="lesson names or numbers (default: all)")
+    p.add_argument("--out", default="build/workbook", help="output folder (default: build/workbook)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a parameter for every chosen lesson that declares it")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook (default: 600)")
+    p.add_argument("--jobs", type=int, default=1, help="lessons run at once (default: 1, so timings stay honest)")
+    p.add_argument("--no-html", action="store_true", help="skip the HTML export")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("sweep", help="run one lesson over a grid of parameters in parallel and collect the results")
+    p.add_argument("notebook", help="lesson name or number")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUES"),
+                   help="a swept parameter and its comma-separated values, e.g. -p lr 0.01,0.1,1.0")
+    p.add_argument("-f", "--fixed", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a parameter held at one value in every run")
+    p.add_argument("--out", default=None, help="output folder (default: build/sweep/<lesson>)")
+    p.add_argument("--jobs", type=int, default=None, help="runs at once (default: one per core)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per run (default: 600)")
+    p.add_argument("--force", action="store_true", help="run again even the runs already done")
+    p.add_argument("--html", action="store_true", help="also export each run's notebook to HTML")
+    p.add_argument("--x", default=None, help="parameter on the figure's x axis (default: the first swept number)")
+    p.add_argument("--metric", default=None, help="metric on the figure's y axis (default: the first that varies)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sweep)
+
+    p = sub.add_parser("params", help="list a lesson's parameters: type, default and help (papermill's inspection)")
+    p.add_argument("notebook", help="lesson name or number")
+    p.set_defaults(func=_params)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for ``python -m labkit`` and the ``labkit`` script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, token in enumerate(argv[:-2]):
+        # argparse reads a value such as "-1,16" as an option; a leading space keeps it a value.
+        if token in ("-p", "--param", "-f", "--fixed") and argv[i + 2].startswith("-"):
+            argv[i + 2] = " " + argv[i + 2]
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
