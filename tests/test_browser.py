@@ -116,10 +116,15 @@ JS_CELLS = """nb => [...nb.querySelectorAll('.jp-Cell.jp-CodeCell')].map(cell =>
     text: cell.querySelector('.jp-Cell-outputWrapper') ? cell.querySelector('.jp-Cell-outputWrapper').innerText : '',
 }))"""
 
-# An explorer: a widget box shown as a cell output that holds controls and an Output with a figure.
-JS_EXPLORERS = """nb => [...nb.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets.widget-box')]
+# The controls a person can move, as CSS selectors (see _controls).
+CONTROLS = (
+    ".widget-slider .noUi-handle, .widget-dropdown select, .widget-toggle-buttons button, "
+    ".widget-checkbox input, .widget-radio-box input"
+)
+# An explorer: a widget box shown as a cell output that holds controls (and a figure, text or both).
+JS_EXPLORERS = """(nb, controls) => [...nb.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets.widget-box')]
     .map((box, i) => { box.setAttribute('data-labkit-explorer', i); return box; })
-    .filter(box => box.querySelector('.widget-output img'))
+    .filter(box => box.querySelector(controls))
     .map(box => box.getAttribute('data-labkit-explorer'))"""
 
 # What an explorer shows: its figures, and its text without the controls' own labels and readouts.
@@ -266,7 +271,9 @@ def test_lesson_in_jupyterlab(path: Path, lab: LabServer, page) -> None:
             assert cell["widgets"], f"{where}: cell {i} calls an explorer but shows no widget (headless by mistake?)"
     assert not page.labkit_errors, f"{where}: errors in the page: {page.labkit_errors}"
 
-    _explore(page, notebook, path.stem)
+    explored = _explore(page, notebook, path.stem)
+    if any("_explorer(" in c.source for c in code):
+        assert explored, f"{where}: the lesson calls an explorer, but no explorer with a control is shown"
 
 
 def _controls(box) -> list[tuple[str, object]]:
@@ -315,20 +322,29 @@ def _redrawn(box, kind: str, before: dict):
 
     def check():
         after = box.evaluate(JS_STATE)
-        figure = after["images"] != before["images"] and all(after["images"])
-        text = after["text"] != before["text"] or not before["text"]
-        # A slider drives both the figure and the text; a menu or a switch may change only one of them.
-        return after if (figure and text if kind == "slider" else figure or text) else None
+        changed = []
+        if before["images"]:
+            changed.append(after["images"] != before["images"] and all(after["images"]))
+        if before["text"]:
+            changed.append(after["text"] != before["text"])
+        # A slider drives everything its explorer shows; a menu or a switch may change only part of it.
+        return after if (all(changed) if kind == "slider" else any(changed)) else None
 
     return check
 
 
-def _explore(page, notebook, stem: str) -> None:
-    """Move every control of every explorer; each move must redraw the figure and change the text."""
-    for index in notebook.evaluate(JS_EXPLORERS):
+def _explore(page, notebook, stem: str) -> int:
+    """Move every control of every explorer; each move must change what the explorer shows.
+
+    A slider must change everything its explorer shows (the figure and the text, where there are
+    both); a menu, toggle or check box must change at least one of them.
+    """
+    explorers = notebook.evaluate(JS_EXPLORERS, CONTROLS)
+    for index in explorers:
         box = notebook.locator(f"[data-labkit-explorer='{index}']")
         controls = _controls(box)
-        assert controls, f"{stem}: explorer {index} has a figure but no control to move"
+        shown = box.evaluate(JS_STATE)
+        assert shown["images"] or shown["text"], f"{stem}: explorer {index} shows no figure and no text to drive"
         box.scroll_into_view_if_needed()
         box.screenshot(path=str(SCREENSHOTS / f"{stem}-explorer{index}-0-start.png"))
         for n, (kind, control) in enumerate(controls, start=1):
@@ -340,3 +356,4 @@ def _explore(page, notebook, stem: str) -> None:
                 _wait_for(f"the figure and text to follow: {label}", _redrawn(box, kind, before), REDRAW_TIMEOUT)
                 box.screenshot(path=str(SCREENSHOTS / f"{stem}-explorer{index}-{n}-{kind}-{how}.png"))
         assert not page.labkit_errors, f"{stem}: errors in the page while exploring: {page.labkit_errors}"
+    return len(explorers)
