@@ -104,23 +104,24 @@ def test_server_requires_the_token(lab: LabServer) -> None:
 
 # ---------------------------------------------------------------------------------------------- lessons
 
-JS_CELLS = """nb => [...nb.querySelectorAll('.jp-Cell.jp-CodeCell')].map(cell => ({
+# The controls a person can move, as CSS selectors (see _controls).
+CONTROLS = (
+    ".widget-slider .noUi-handle, .widget-dropdown select, .widget-toggle-buttons button, "
+    ".widget-checkbox input, .widget-radio-box input"
+)
+JS_CELLS = """(nb, controls) => [...nb.querySelectorAll('.jp-Cell.jp-CodeCell')].map(cell => ({
     prompt: (cell.querySelector('.jp-InputPrompt') || {}).textContent || '',
     stderr: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
         .map(e => e.innerText),
     plain: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="text/plain"]')].map(e => e.innerText),
     images: [...cell.querySelectorAll('img')].map(i => ({loaded: i.complete && i.naturalWidth > 0,
                                                         width: i.naturalWidth, height: i.naturalHeight})),
-    widgets: [...cell.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets')].map(
-        w => w.outerHTML.replace(/ (id|for)="[^"]*"/g, '')),
+    widgets: [...cell.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets')].length,
+    explorers: [...cell.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets')]
+        .filter(w => w.querySelector(controls)).map(w => w.outerHTML.replace(/ (id|for)="[^"]*"/g, '')),
     text: cell.querySelector('.jp-Cell-outputWrapper') ? cell.querySelector('.jp-Cell-outputWrapper').innerText : '',
 }))"""
 
-# The controls a person can move, as CSS selectors (see _controls).
-CONTROLS = (
-    ".widget-slider .noUi-handle, .widget-dropdown select, .widget-toggle-buttons button, "
-    ".widget-checkbox input, .widget-radio-box input"
-)
 # An explorer: a widget box shown as a cell output that holds controls (and a figure, text or both).
 JS_EXPLORERS = """(nb, controls) => [...nb.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets.widget-box')]
     .map((box, i) => { box.setAttribute('data-labkit-explorer', i); return box; })
@@ -175,7 +176,7 @@ def _run_all(page, notebook, code_cells: int) -> list[dict]:
     quiet_since = [None]
 
     def finished():
-        cells = notebook.evaluate(JS_CELLS)
+        cells = notebook.evaluate(JS_CELLS, CONTROLS)
         prompts = [c["prompt"] for c in cells]
         if len(cells) == code_cells and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts) and _kernel_idle(page):
             return cells
@@ -235,14 +236,14 @@ def test_lesson_in_jupyterlab(path: Path, lab: LabServer, page) -> None:
     # Widgets render asynchronously after their cell finished: give them time, then look.
     def rendered():
         text = notebook.inner_text()
-        images = [i for c in notebook.evaluate(JS_CELLS) for i in c["images"]]
+        images = [i for c in notebook.evaluate(JS_CELLS, CONTROLS) for i in c["images"]]
         return not any(m in text for m in WIDGET_ERRORS) and all(i["loaded"] for i in images)
 
     try:
         _wait_for("every widget and image to render", rendered, 60)
     finally:
         shot = _screenshot_notebook(page, notebook, path.stem)
-    cells = notebook.evaluate(JS_CELLS)
+    cells = notebook.evaluate(JS_CELLS, CONTROLS)
     where = f"{path.name} (screenshot: {shot.relative_to(ROOT)})"
 
     not_run = [i for i, c in enumerate(cells) if not re.fullmatch(r"\[\d+\]:", c["prompt"])]
@@ -260,9 +261,9 @@ def test_lesson_in_jupyterlab(path: Path, lab: LabServer, page) -> None:
         assert len(cell["images"]) >= stored_images, (
             f"{where}: cell {i} shows {len(cell['images'])} images in JupyterLab, {stored_images} when stored"
         )
-        twice = len(cell["widgets"]) - len(set(cell["widgets"]))
+        twice = len(cell["explorers"]) - len(set(cell["explorers"]))
         assert not twice, (
-            f"{where}: cell {i} shows the same widget twice (an explorer that both displays its box and returns "
+            f"{where}: cell {i} shows the same explorer twice (an explorer that both displays its box and returns "
             "it, called as the cell's last line: end the call with ';' or return None)"
         )
         for message in WIDGET_ERRORS:
