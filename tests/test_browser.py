@@ -231,7 +231,7 @@ def test_lesson_in_jupyterlab(path: Path, lab: LabServer, page) -> None:
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
     notebook.locator(".jp-Cell").first.wait_for(timeout=120_000)
     page.keyboard.press("Control+b")  # hide the file browser: more room for the lesson
-    cells = _run_all(page, notebook, len(code))
+    _run_all(page, notebook, len(code))
 
     # Widgets render asynchronously after their cell finished: give them time, then look.
     def rendered():
