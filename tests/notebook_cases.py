@@ -33,4 +33,20 @@ CASES: dict[str, dict] = {
             ({"device": "tpu"}, "device = 'tpu' is not allowed"),
         ],
     },
+    "01_loss_functions": {
+        "params": {"outlier": -8.0, "delta": 2.5, "n_samples": 200, "seed": 5},
+        "bad": [
+            ({"delta": 0.0}, "delta = 0.0 is not allowed: must be > 0"),
+            ({"outlier": "high"}, "outlier = 'high' is not allowed: must be a number"),
+            ({"n_samples": 1}, "n_samples = 1 is not allowed: must be >= 2"),
+        ],
+    },
+    "02_gradient_descent": {
+        "params": {"lr": 0.9, "steps": 60, "explore_lr": 0.005, "momentum": 0.8, "batch_size": 32, "seed": 1},
+        "bad": [
+            ({"lr": -0.1}, "lr = -0.1 is not allowed: must be > 0"),
+            ({"momentum": 1.0}, "momentum = 1.0 is not allowed: must be >= 0 and < 1"),
+            ({"batch_size": 0}, "batch_size = 0 is not allowed: must be >= 1"),
+        ],
+    },
 }
