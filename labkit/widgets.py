@@ -344,9 +344,11 @@ def descent_text(surface: str, lr: float, momentum: float, steps: int, tol: floa
     status = run_status(points, losses, tol)
     reached = steps_to_tolerance(losses, tol)
     where = f", loss < {tol:g} at step {reached}" if reached is not None else ""
+    taken = len(losses) - 1
+    stopped = f", stopped at step {taken} of {steps}" if taken < steps else ""
     return (
-        f"{surface}, lr = {lr:g}, momentum = {momentum:g}, {len(losses) - 1} steps: "
-        f"{_STATUS_WORDS[status]} (final loss {float(losses[-1]):.3g}{where})"
+        f"{surface}, lr = {lr:g}, momentum = {momentum:g}, {steps} steps: "
+        f"{_STATUS_WORDS[status]} (final loss {float(losses[-1]):.3g}{where}{stopped})"
     )
 
 
@@ -380,6 +382,7 @@ def descent_figure(surface: str, lr: float, momentum: float = 0.0, steps: int = 
     left.set_title(f"path of gradient descent on the {surface}")
     left.set_aspect("equal")
     left.legend(fontsize=8, loc=spec["legend"])
+    right.set_xlim(0, steps)  # the whole budget asked for, so a run that blew up early shows how early
     right.set_xlabel("step")
     right.set_ylabel("loss (log scale)")
     reached = steps_to_tolerance(gd[1])

@@ -142,7 +142,7 @@ def test_hidden_tests_stay_hidden_in_feedback(graded) -> None:
 def test_infinite_loop_times_out_and_the_rest_is_graded(graded) -> None:
     _, tests = next(iter(graded["groups"].items()))
     rows = graded["rows"]["loop"]
-    assert rows[tests[0]]["status"] == "timeout" and float(rows[tests[0]]["score"]) == 0
+    assert rows[tests[0]]["status"] == "timeout" and float(rows[tests[0]]["score"]) == 0, rows[tests[0]]
     assert "timed out" in rows[tests[0]]["reason"]
     others = [gid for gid in graded["points"] if gid not in tests]
     assert all(rows[g]["status"] == "passed" for g in others)

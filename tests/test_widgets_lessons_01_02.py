@@ -152,6 +152,21 @@ def test_texts_name_the_outcome() -> None:
     assert "MSE: constant" in wd.outlier_text(15.0)
 
 
+def test_a_run_that_blows_up_still_shows_the_budget_asked_for() -> None:
+    # The valley at lr = 0.1 leaves float range within a few steps; the steps slider must still show.
+    points, losses = wd.descent_path("valley", 0.1, steps=300)
+    taken = len(losses) - 1
+    assert taken < 10
+    text = wd.descent_text("valley", 0.1, 0.0, 300)
+    assert f"stopped at step {taken} of 300" in text and "300 steps" in text
+    assert wd.descent_text("valley", 0.1, 0.0, 200) != text
+    fig = wd.descent_figure("valley", 0.1, 0.0, 300)
+    assert fig.axes[1].get_xlim() == (0.0, 300.0)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def test_bad_surface_or_method() -> None:
     with pytest.raises(ValueError, match="surface"):
         wd.descent_path("cliff", 0.1)
