@@ -3,9 +3,11 @@ parameters, and stops at once with one clear line on a bad parameter."""
 
 from __future__ import annotations
 
+import ast
 import json
 
 import nbformat
+import papermill as pm
 import pytest
 from conftest import lesson_paths, run_papermill
 from notebook_cases import CASES
@@ -32,6 +34,7 @@ def test_structure(path) -> None:
     for line in params.splitlines():
         if line.strip() and not line.startswith("#"):
             assert ":" in line.split("=")[0] and "#" in line, f"parameter needs a type and a # help comment: {line!r}"
+    _papermill_reads_every_parameter(path, params)
     counts = [c.execution_count for c in code]
     assert counts == list(range(1, len(code) + 1)), "stored outputs must come from one clean top-to-bottom run"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
@@ -81,3 +84,21 @@ def test_bad_parameter_fails_fast(path, params, message, tmp_path) -> None:
 
 def test_every_case_is_a_lesson() -> None:
     assert set(CASES) <= set(IDS), f"cases for missing notebooks: {set(CASES) - set(IDS)}"
+
+
+def _papermill_reads_every_parameter(path, source: str) -> None:
+    """papermill's inspection (used by `labkit params` and sweeps) must see each parameter as written.
+
+    papermill skips a line with a second '=' (say, in its help comment) with only a log warning,
+    and the parameter then vanishes from `labkit params` and is refused by sweeps as unknown.
+    """
+    declared = {}
+    for node in ast.parse(source).body:
+        assert isinstance(node, ast.AnnAssign), f"parameters cell: only `name: type = value  # help` lines, got {ast.unparse(node)!r}"
+        declared[node.target.id] = (ast.unparse(node.annotation), ast.unparse(node.value))
+    seen = pm.inspect_notebook(str(path))
+    assert list(seen) == list(declared), f"papermill reads {list(seen)}, the cell declares {list(declared)} (a '=' in a comment?)"
+    for name, (kind, default) in declared.items():
+        assert seen[name]["inferred_type_name"] == kind, f"{name}: papermill reads type {seen[name]['inferred_type_name']!r}"
+        assert ast.literal_eval(seen[name]["default"]) == ast.literal_eval(default), f"{name}: default {seen[name]['default']!r}"
+        assert seen[name]["help"], f"{name}: papermill reads no help"

@@ -28,16 +28,16 @@ from labkit.runner import (
     threads_per_run,
 )
 
-# The sweep proof, in one place so that it can move to a training lesson when one is merged, e.g.
-# SWEEP_PROOF = {"notebook": "02_gradient_descent", "param": "epochs", "values": [1, 2, 4, 8],
-#                "metric": "final_loss", "expect": None, "direction": -1}   # loss falls as epochs rise
+# The sweep proof: lesson 02's one-dimensional descent on f(w) = (w − 3)², from w = 0 with its default
+# lr = 0.3, leaves w − 3 = −3·(1 − 2·0.3)^k after k steps, so the final loss is 9·0.16^k: it must fall as
+# steps rise, and each run must report exactly the number its own kernel computed.
 SWEEP_PROOF = {
-    "notebook": "00_start_here",
-    "param": "n",
-    "values": [16, 32, 64, 128],
-    "metric": "matrix_bytes_float32",
-    "expect": lambda n: 4 * n * n,  # a float32 n×n matrix: n² elements of 4 bytes
-    "direction": +1,
+    "notebook": "02_gradient_descent",
+    "param": "steps",
+    "values": [1, 2, 4, 8],
+    "metric": "loss_final_1d",
+    "expect": lambda k: 9 * 0.16**k,
+    "direction": -1,
 }
 
 
@@ -225,7 +225,7 @@ def test_parallel_sweep_collects_what_each_run_computed(tmp_path) -> None:
     assert [float(r[param]) for r in table] == [float(v) for v in values]
     measured = [float(r[metric]) for r in table]
     if proof["expect"] is not None:
-        assert measured == [float(proof["expect"](v)) for v in values]
+        assert measured == pytest.approx([proof["expect"](v) for v in values], rel=1e-5)
     steps = [b - a for a, b in zip(measured, measured[1:], strict=False)]
     assert all(proof["direction"] * s > 0 for s in steps), f"{metric} does not move the expected way: {measured}"
     for record in records:
