@@ -7,6 +7,7 @@ widgets cannot render, and stored outputs hold no widget state.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from typing import Any
@@ -96,7 +97,7 @@ def explorer(controls: Callable[[Any], list[Row]], render: Callable[..., tuple[s
 
     def redraw(*_: Any) -> None:
         words, fig = render(**{name: control.value for name, control in named.items()})
-        text.value = f"<b>{words}</b>"
+        text.value = f"<b>{html.escape(words)}</b>"  # the words may hold '<' ("loss < 1e-4")
         with out:
             out.clear_output(wait=True)
             display(fig)
@@ -447,7 +448,7 @@ def line_text(x: torch.Tensor, y: torch.Tensor, b0: float, b1: float) -> str:
     """The current line, its loss, and how far that is above the best possible loss."""
     loss, best = line_loss(x, y, b0, b1), line_loss(x, y, *best_line(x, y))
     ratio = f", {loss / best:.2f}× that" if best > 0 else ""
-    return f"y = {b0:.2f} + {b1:.3f}·x   loss J/n = {loss:,.1f}   (best possible {best:,.1f}{ratio})"
+    return f"y = {b0:.2f} + {b1:.3f}·x;  loss J/n = {loss:,.1f}  (best possible {best:,.1f}{ratio})"
 
 
 def line_figure(

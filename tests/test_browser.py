@@ -318,8 +318,8 @@ def _moves(page, kind: str, control) -> list[tuple[str, object]]:
     return [("click", control.click)]
 
 
-def _redrawn(box, kind: str, before: dict):
-    """A check for _wait_for: the explorer's new state once the move has shown, else None."""
+def _redrawn(box, before: dict):
+    """A check for _wait_for: the explorer's new state once the figure and the text have both changed, else None."""
 
     def check():
         after = box.evaluate(JS_STATE)
@@ -328,17 +328,29 @@ def _redrawn(box, kind: str, before: dict):
             changed.append(after["images"] != before["images"] and all(after["images"]))
         if before["text"]:
             changed.append(after["text"] != before["text"])
-        # A slider drives everything its explorer shows; a menu or a switch may change only part of it.
-        return after if (all(changed) if kind == "slider" else any(changed)) else None
+        return after if all(changed) else None
 
     return check
 
 
-def _explore(page, notebook, stem: str) -> int:
-    """Move every control of every explorer; each move must change what the explorer shows.
+def _settled(box, quiet: float = 1.0, timeout: float = 20) -> None:
+    """Wait until the explorer has shown the same state for ``quiet`` seconds: no half-drawn screenshot."""
+    last, since, end = None, time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() < end:
+        now = box.evaluate(JS_STATE)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the explorer kept changing for {timeout:.0f} s after a move", pytrace=False)
 
-    A slider must change everything its explorer shows (the figure and the text, where there are
-    both); a menu, toggle or check box must change at least one of them.
+
+def _explore(page, notebook, stem: str) -> int:
+    """Move every control of every explorer; each move must change everything the explorer shows.
+
+    Every control (slider, menu, toggle, check box) must change both the figure and the text, where
+    the explorer shows both; the screenshot is taken once the explorer has stopped changing.
     """
     explorers = notebook.evaluate(JS_EXPLORERS, CONTROLS)
     for index in explorers:
@@ -354,7 +366,8 @@ def _explore(page, notebook, stem: str) -> int:
                 before = box.evaluate(JS_STATE)
                 move()
                 label = f"{stem}: explorer {index}, {kind} {n} ({how})"
-                _wait_for(f"the figure and text to follow: {label}", _redrawn(box, kind, before), REDRAW_TIMEOUT)
+                _wait_for(f"the figure and text to follow: {label}", _redrawn(box, before), REDRAW_TIMEOUT)
+                _settled(box)
                 box.screenshot(path=str(SCREENSHOTS / f"{stem}-explorer{index}-{n}-{kind}-{how}.png"))
         assert not page.labkit_errors, f"{stem}: errors in the page while exploring: {page.labkit_errors}"
     return len(explorers)

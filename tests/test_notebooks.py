@@ -94,11 +94,13 @@ def _papermill_reads_every_parameter(path, source: str) -> None:
     """
     declared = {}
     for node in ast.parse(source).body:
-        assert isinstance(node, ast.AnnAssign), f"parameters cell: only `name: type = value  # help` lines, got {ast.unparse(node)!r}"
+        line = ast.unparse(node)
+        assert isinstance(node, ast.AnnAssign), f"parameters cell: only `name: type = value  # help`, got {line!r}"
         declared[node.target.id] = (ast.unparse(node.annotation), ast.unparse(node.value))
     seen = pm.inspect_notebook(str(path))
-    assert list(seen) == list(declared), f"papermill reads {list(seen)}, the cell declares {list(declared)} (a '=' in a comment?)"
+    assert list(seen) == list(declared), f"papermill reads {list(seen)}, cell has {list(declared)} (= in a comment?)"
     for name, (kind, default) in declared.items():
-        assert seen[name]["inferred_type_name"] == kind, f"{name}: papermill reads type {seen[name]['inferred_type_name']!r}"
-        assert ast.literal_eval(seen[name]["default"]) == ast.literal_eval(default), f"{name}: default {seen[name]['default']!r}"
-        assert seen[name]["help"], f"{name}: papermill reads no help"
+        read = seen[name]
+        assert read["inferred_type_name"] == kind, f"{name}: papermill reads type {read['inferred_type_name']!r}"
+        assert ast.literal_eval(read["default"]) == ast.literal_eval(default), f"{name}: default {read['default']!r}"
+        assert read["help"], f"{name}: papermill reads no help"

@@ -38,3 +38,27 @@ def test_explorer_headless_prints_text(capsys, monkeypatch) -> None:
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
     assert memory_explorer(2048, "float16") is None
     assert "2,048×2,048 float16 matrix needs 8.0 MiB" in capsys.readouterr().out
+
+
+def test_live_explorer_redraws_text_and_figure_when_a_control_moves(monkeypatch) -> None:
+    import ipywidgets as w
+    import matplotlib
+
+    import labkit.widgets as wd
+
+    matplotlib.use("Agg")
+    shown: list = []
+    monkeypatch.setattr(wd, "headless", lambda: False)  # as in a live JupyterLab kernel
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **_: shown.extend(objs))
+    assert wd.descent_explorer("valley", 0.01, 0.9, 150) is None
+    box = shown[-1]
+    assert isinstance(box, w.VBox)
+    text = next(c for c in box.children if isinstance(c, w.HTML))
+    steps = next(c for row in box.children if isinstance(row, w.HBox) for c in row.children
+                 if c.description == "steps")
+    figures = [o for o in shown if isinstance(o, matplotlib.figure.Figure)]
+    # The words hold "loss < 0.0001": escaped, so the browser shows them instead of reading a tag.
+    assert "loss &lt; 0.0001 at step 97" in text.value and "150 steps" in text.value
+    steps.value = 60
+    assert "60 steps" in text.value and "not converged yet" in text.value
+    assert len([o for o in shown if isinstance(o, matplotlib.figure.Figure)]) == len(figures) + 1
