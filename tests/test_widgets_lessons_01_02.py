@@ -154,7 +154,7 @@ def test_texts_name_the_outcome() -> None:
 
 def test_a_run_that_blows_up_still_shows_the_budget_asked_for() -> None:
     # The valley at lr = 0.1 leaves float range within a few steps; the steps slider must still show.
-    points, losses = wd.descent_path("valley", 0.1, steps=300)
+    _, losses = wd.descent_path("valley", 0.1, steps=300)
     taken = len(losses) - 1
     assert taken < 10
     text = wd.descent_text("valley", 0.1, 0.0, 300)
