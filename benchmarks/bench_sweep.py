@@ -1,7 +1,7 @@
 """Benchmark (not a test): the same sweep of 4 runs, sequentially and in parallel, alternating.
 
 Sequential: one run at a time, its kernel allowed every core. Parallel: one run per core, each
-kernel with its share of the threads. Both run papermill through ``labkit.runner.sweep`` with
+kernel with its share of the threads. Both run papermill through ``labkit.course.sweep.sweep`` with
 ``force=True`` into a temporary folder, so nothing is reused. Prints both wall times (median of the
 rounds) and, last, ``ratio: X.XX`` (sequential / parallel); on a quiet 2-core machine parallel
 should be at least 1.5x faster.
@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from labkit.runner import parse_grid, sweep
+from labkit.course.catalog import parse_grid
+from labkit.course.sweep import sweep
 
 
 def timed_sweep(notebook: str, grid: dict, out: Path, workers: int) -> float:

@@ -1,4 +1,4 @@
-"""Where is this code running? Answers used by the progress bar and the live plot."""
+"""Where is this code running? Answers for the progress bar, the live plot, the explorers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Correct timing: warm-up, synchronize, repeat, report median and spread; throughput arithmetic.
+"""Correct timing (warm-up, synchronize, repeats, median, spread) with the FLOP/byte arithmetic of throughput.
 
 ``measure`` follows PyTorch's benchmark recipe and is built on ``torch.utils.benchmark.Timer``:
 the timer clock waits for the device (CUDA, MPS) at the start and end of each block of calls,
@@ -9,8 +9,6 @@ seconds have been spent; the result is the median time per call and the interqua
 from __future__ import annotations
 
 import math
-import platform
-import sys
 import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,8 @@ from typing import Any
 import torch
 
 from labkit.device import synchronize
+from labkit.errors import ParameterError
+from labkit.machine import environment
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Measurement:
     dtype: str | None = None
     flops: float | None = None
     nbytes: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def gflops(self) -> float | None:
@@ -76,36 +76,6 @@ def format_seconds(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
-def versions(device: str | torch.device = "cpu") -> dict[str, str]:
-    """Library versions and hardware that a timing depends on."""
-    import labkit
-
-    info = {
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "labkit": labkit.__version__,
-        "platform": platform.platform(),
-        "cpu": cpu_name(),
-    }
-    device = torch.device(device)
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-        info["cuda"] = str(torch.version.cuda)
-    return info
-
-
-def cpu_name() -> str:
-    """The CPU's model name from /proc/cpuinfo where there is one, else what platform knows."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _synced_clock(device: torch.device) -> Callable[[], float]:
     def clock() -> float:
         synchronize(device)  # queued device work must finish before we read the clock
@@ -137,7 +107,7 @@ def measure(
     device = torch.device(device)
     threads = torch.get_num_threads() if threads is None else int(threads)
     if warmup < 0 or min_run_time <= 0 or threads < 1 or min_blocks < 1:
-        raise ValueError(
+        raise ParameterError(
             "need warmup >= 0, min_run_time > 0, threads >= 1 and min_blocks >= 1; "
             f"got {warmup}, {min_run_time}, {threads}, {min_blocks}"
         )
@@ -174,7 +144,7 @@ def measure(
         dtype=str(dtype).replace("torch.", "") if dtype is not None else None,
         flops=flops,
         nbytes=nbytes,
-        versions=versions(device),
+        versions=environment(device),
     )
 
 
@@ -235,99 +205,3 @@ def crossover(ns: Sequence[int], t_a: Sequence[float], t_b: Sequence[float]) -> 
 def roofline(intensity: float, peak_gflops: float, bandwidth_gbps: float) -> float:
     """Attainable GFLOP/s at an arithmetic intensity: min(peak, intensity × bandwidth)."""
     return min(peak_gflops, intensity * bandwidth_gbps)
-
-
-# ---- peak estimates --------------------------------------------------------------------------
-
-
-def cpu_flags() -> set[str]:
-    """The CPU feature flags from /proc/cpuinfo (empty where there is no such file)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_clock_ghz() -> float | None:
-    """The clock /proc/cpuinfo reports, in GHz (in a VM often the base clock, not the boost)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("cpu MHz"):
-                    return float(line.split(":", 1)[1]) / 1000
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def fp32_flops_per_cycle(flags: set[str], vendor_amd: bool = False) -> int:
-    """Peak float32 FLOPs per cycle per core from the vector extensions: lanes × 2 (FMA) × FMA units.
-
-    AVX-512 on Intel server cores: 16 lanes × 2 × 2 units = 64. AMD Zen 4 runs AVX-512 on 256-bit
-    units, so it stays at AVX2's 8 lanes × 2 × 2 = 32. AVX without FMA: 8 lanes × 2 ops = 16.
-    """
-    if "avx512f" in flags and not vendor_amd:
-        return 64
-    if "avx2" in flags and "fma" in flags:
-        return 32
-    if "avx" in flags:
-        return 16
-    return 8
-
-
-def cpu_peak(threads: int | None = None) -> dict[str, Any]:
-    """Estimated float32 peak of this CPU: cores × clock × FLOPs per cycle, with the reasoning."""
-    flags = cpu_flags()
-    name = cpu_name()
-    threads = torch.get_num_threads() if threads is None else threads
-    ghz = cpu_clock_ghz()
-    per_cycle = fp32_flops_per_cycle(flags, vendor_amd="AMD" in name.upper())
-    peak = threads * ghz * per_cycle if ghz else None
-    how = (
-        f"{threads} core(s) × {ghz:.2f} GHz × {per_cycle} FLOP/cycle (float32 FMA, from the CPU flags)"
-        if ghz
-        else "unknown: /proc/cpuinfo gives no clock here"
-    )
-    return {
-        "cpu": name,
-        "threads": threads,
-        "ghz": ghz,
-        "flops_per_cycle": per_cycle,
-        "peak_gflops": peak,
-        "how": how,
-        "amx": any(f.startswith("amx") for f in flags),
-        "avx512_bf16": "avx512_bf16" in flags,
-    }
-
-
-# CUDA cores (float32 FMA lanes) per SM by compute capability; from NVIDIA's CUDA programming guide.
-_CORES_PER_SM = {(6, 0): 64, (6, 1): 128, (7, 0): 64, (7, 5): 64, (8, 0): 64, (8, 6): 128, (8, 7): 128,
-                 (8, 9): 128, (9, 0): 128, (10, 0): 128, (12, 0): 128}
-
-
-def gpu_peak(device: str | torch.device = "cuda") -> dict[str, Any] | None:
-    """Estimated float32 (non-tensor-core) peak of a CUDA GPU: SMs × cores/SM × 2 × clock; None without CUDA."""
-    if not torch.cuda.is_available():
-        return None
-    device = torch.device(device)
-    props = torch.cuda.get_device_properties(device)
-    cc = (props.major, props.minor)
-    cores = _CORES_PER_SM.get(cc)
-    clock_khz = getattr(props, "clock_rate", None)
-    if clock_khz is None:
-        try:
-            clock_khz = torch.cuda.clock_rate(device) * 1000  # MHz → kHz
-        except (RuntimeError, AttributeError):  # the clock is optional information
-            clock_khz = None
-    peak = props.multi_processor_count * cores * 2 * clock_khz / 1e6 if cores and clock_khz else None
-    how = (
-        f"{props.multi_processor_count} SMs × {cores} cores/SM × 2 (FMA) × {clock_khz / 1e6:.2f} GHz"
-        if peak
-        else f"unknown for compute capability {cc[0]}.{cc[1]} (no clock or core count known)"
-    )
-    return {"gpu": props.name, "capability": f"{cc[0]}.{cc[1]}", "sms": props.multi_processor_count,
-            "memory_gib": round(props.total_memory / 2**30, 1), "peak_gflops": peak, "how": how}

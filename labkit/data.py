@@ -1,33 +1,16 @@
-"""Find the workbook's ``data/`` folder from any working directory, and make synthetic data."""
+"""The workbook's data: bundled files read with clear errors, seeded synthetic sets."""
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import torch
 
-ENV_VAR = "LABKIT_DATA"
+from labkit.errors import DataFormatError, DataNotFoundError
+from labkit.paths import data_dir
 
-
-def data_dir() -> Path:
-    """The repo's ``data/`` folder: ``LABKIT_DATA`` if set, else found beside the labkit package or above the cwd."""
-    override = os.environ.get(ENV_VAR)
-    if override:
-        path = Path(override).expanduser()
-        if not path.is_dir():
-            raise FileNotFoundError(f"{ENV_VAR}={override} is not a folder")
-        return path
-    here = Path(__file__).resolve().parent
-    for start in (here, Path.cwd().resolve()):
-        for folder in (start, *start.parents):
-            candidate = folder / "data"
-            if (candidate / "README.md").is_file():
-                return candidate
-    raise FileNotFoundError(
-        f"cannot find the workbook's data/ folder from {Path.cwd()}; set {ENV_VAR} to its path"
-    )
+__all__ = ["DataFormatError", "data_dir", "data_path", "linear_data", "load_csv"]
 
 
 def data_path(name: str) -> Path:
@@ -36,7 +19,7 @@ def data_path(name: str) -> Path:
     path = folder / name
     if not path.is_file():
         present = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "README.md")
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f"data file {name!r} not found in {folder}; present: {', '.join(present) or 'nothing'}"
         )
     return path
@@ -50,10 +33,6 @@ def linear_data(
     x = torch.rand(n, 1, generator=gen) * 6 - 3
     y = intercept + slope * x + noise * torch.randn(n, 1, generator=gen)
     return x, y
-
-
-class DataFormatError(ValueError):
-    """A bundled data file whose contents do not have the expected form."""
 
 
 def load_csv(name: str, *, dtype: torch.dtype = torch.float64) -> tuple[list[str], torch.Tensor]:

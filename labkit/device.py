@@ -1,19 +1,15 @@
-"""Choose a device and say why; report the environment; synchronize."""
+"""Choose a device (saying why), synchronize with it."""
 
 from __future__ import annotations
 
 import os
-import platform
-import sys
 from dataclasses import dataclass
 
 import torch
 
+from labkit.errors import DeviceError
+
 ENV_VAR = "LABKIT_DEVICE"
-
-
-class DeviceError(ValueError):
-    """An asked-for device that this machine does not have."""
 
 
 @dataclass(frozen=True)
@@ -79,50 +75,3 @@ def synchronize(device: str | torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
-
-
-def _widgets_status() -> str:
-    from importlib import metadata
-
-    try:
-        widgets = metadata.version("ipywidgets")
-    except metadata.PackageNotFoundError:
-        return "no: ipywidgets is not installed"
-    try:
-        lab = metadata.version("jupyterlab_widgets")
-    except metadata.PackageNotFoundError:
-        return f"no: ipywidgets {widgets} is installed but JupyterLab's widget extension is not"
-    return f"yes (ipywidgets {widgets}, jupyterlab_widgets {lab})"
-
-
-def environment(prefer: str = "auto") -> dict[str, str]:
-    """The facts ``doctor()`` prints, as a dict of short strings."""
-    import labkit
-
-    choice = device_choice(prefer)
-    info = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "labkit": labkit.__version__,
-        "device": str(choice.device),
-        "reason": choice.reason,
-        "cpu threads": f"{torch.get_num_threads()} used by torch, {os.cpu_count()} logical CPUs",
-    }
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            props = torch.cuda.get_device_properties(i)
-            info[f"gpu {i}"] = f"{props.name}, {props.total_memory / 2**30:.1f} GiB"
-        info["cuda"] = str(torch.version.cuda)
-    else:
-        info["gpu"] = "none (no CUDA device visible to torch)"
-    info["widgets"] = _widgets_status()
-    return info
-
-
-def doctor(prefer: str = "auto") -> dict[str, str]:
-    """Print an environment report a learner can paste into a question; return it too."""
-    info = environment(prefer)
-    width = max(map(len, info))
-    print("\n".join(f"{key:<{width}} : {value}" for key, value in info.items()))
-    return info

@@ -1,4 +1,4 @@
-"""Validate notebook parameters: one clear line naming the parameter, its value and what is allowed."""
+"""Validate notebook parameters: one clear line naming the parameter, its value, what is allowed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from labkit.errors import OutputFolderError, ParameterError
+from labkit.paths import safe_output_dir
+
 _BOUNDS = {
     "gt": (operator.gt, ">"),
     "ge": (operator.ge, ">="),
@@ -17,18 +20,14 @@ _BOUNDS = {
 }
 
 
-class ParameterError(ValueError):
-    """A notebook parameter with a value that is not allowed."""
-
-    def _render_traceback_(self) -> list[str]:
-        # IPython shows this instead of a traceback: the one line is the whole story.
-        return [f"ParameterError: {self}"]
+# How a parameter's type reads in an error, by the type's name (as papermill reports it, too).
+TYPE_WORDS = {"float": "a number", "int": "a whole number", "str": "a string", "bool": "True or False"}
 
 
-def _type_name(kind: type) -> str:
-    return {float: "a number", int: "a whole number", str: "a string", bool: "True or False"}.get(
-        kind, kind.__name__
-    )
+def type_words(kind: type | str) -> str:
+    """'a whole number' for int (or 'int'): the words an error uses for a parameter's type."""
+    name = kind if isinstance(kind, str) else kind.__name__
+    return TYPE_WORDS.get(name, name)
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
@@ -47,7 +46,7 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
     elif isinstance(value, kind):
         return value
     raise ParameterError(
-        f"{name} = {value!r} is not allowed: must be {_type_name(kind)}, got {type(value).__name__}"
+        f"{name} = {value!r} is not allowed: must be {type_words(kind)}, got {type(value).__name__}"
     )
 
 
@@ -80,7 +79,7 @@ def check(
 def check_list(name: str, value: Any, kind: type, *, min_len: int = 1, **limits: Any) -> list:
     """Check a list (or tuple) parameter item by item; the error names the bad item."""
     if not isinstance(value, (list, tuple)):
-        raise ParameterError(f"{name} = {value!r} is not allowed: must be a list of {_type_name(kind)}s")
+        raise ParameterError(f"{name} = {value!r} is not allowed: must be a list of {type_words(kind)}s")
     if len(value) < min_len:
         raise ParameterError(f"{name} = {value!r} is not allowed: must hold at least {min_len} item(s)")
     return [check(f"{name}[{i}]", item, kind, **limits) for i, item in enumerate(value)]
@@ -99,10 +98,14 @@ def check_device(name: str, value: Any) -> str:
 
 
 def check_output_path(name: str, value: Any) -> str:
-    """Check an optional output file path: '' means none; otherwise its folder must be writable."""
+    """Check an optional output file path: '' means none; else a .json in a writable folder outside the sources."""
     value = check(name, value, str)
     if value:
         folder = Path(value).expanduser().resolve().parent
+        try:
+            safe_output_dir(folder, what="its folder")
+        except OutputFolderError as err:
+            raise ParameterError(f"{name} = {value!r} is not allowed: {err}") from None
         if not folder.is_dir():
             raise ParameterError(f"{name} = {value!r} is not allowed: folder {str(folder)!r} does not exist")
         if not os.access(folder, os.W_OK):

@@ -1,4 +1,4 @@
-"""One figure style for the workbook, a live training plot that is safe headless, and plot_history."""
+"""One figure style for the workbook: new figures, showing a figure once, history plots (static or live)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from labkit.train import History
+    from labkit.history import History
 
 STYLE: dict[str, Any] = {
     "figure.figsize": (7.0, 4.0),
@@ -44,6 +44,19 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None, height
     w = width or STYLE["figure.figsize"][0] * (1 if ncols == 1 else 0.75 * ncols)
     h = height or STYLE["figure.figsize"][1] * nrows
     return plt.subplots(nrows, ncols, figsize=(w, h), layout="constrained")
+
+
+def show(fig: Figure | None) -> None:
+    """Display ``fig`` once and close it, so no backend shows it a second time (None shows nothing)."""
+    if fig is None:
+        return
+    import matplotlib.pyplot as plt
+
+    if in_ipython():
+        from IPython.display import display
+
+        display(fig)
+    plt.close(fig)
 
 
 def plot_history(history: History, ax: Axes | Sequence[Axes] | None = None, *, log: bool = False) -> Figure:
@@ -85,7 +98,7 @@ class LivePlot:
         import matplotlib.pyplot as plt
 
         fig = plot_history(history)
-        plt.close(fig)  # keep the inline backend from showing it a second time
+        plt.close(fig)  # shown through a display handle, never by the inline backend
         return fig
 
     def update(self, history: History) -> None:
@@ -105,13 +118,10 @@ class LivePlot:
         """Draw the final state once (in place when live)."""
         if not history.train:
             return
-        fig = self._draw(history)
         if self._handle is not None:
-            self._handle.update(fig)
-        elif in_ipython():
-            from IPython.display import display
-
-            display(fig)
+            self._handle.update(self._draw(history))
+        else:
+            show(plot_history(history))
 
 
 def savefig(fig: Figure, path: str) -> str:

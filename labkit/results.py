@@ -7,8 +7,8 @@ Schema ``labkit.result/1``::
       "notebook": "02_gradient_descent",       # lesson name, without .ipynb
       "parameters": {"lr": 0.1, ...},          # every parameter the run used
       "metrics": {"final_loss": 0.0012, ...},  # the lesson's key numbers (floats, ints, strings)
-      "environment": {"python": "3.11.7", "torch": "2.13.0", "labkit": "0.1.0",
-                      "device": "cpu", "threads": 2, "platform": "..."},
+      "environment": {"python": "3.11.7", "torch": "2.13.0+cpu", "labkit": "0.1.0",
+                      "platform": "...", "cpu": "...", "threads": 2, "device": "cpu"},
       "seconds": 4.2,                          # from the parameter check to the write
       "finished": "2026-11-23T10:00:00+00:00"  # UTC, ISO 8601
     }
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from labkit.errors import DataFormatError
 
 SCHEMA = "labkit.result/1"
 
@@ -52,23 +52,14 @@ class Run:
 
     def record(self, metrics: dict[str, Any], *, device: Any = "cpu") -> dict[str, Any]:
         """The result as a dict in the documented schema."""
-        import torch
-
-        import labkit
+        from labkit.machine import environment
 
         return {
             "schema": SCHEMA,
             "notebook": self.notebook,
             "parameters": _plain(self.parameters),
             "metrics": _plain(metrics),
-            "environment": {
-                "python": sys.version.split()[0],
-                "torch": torch.__version__.split("+")[0],
-                "labkit": labkit.__version__,
-                "device": str(device),
-                "threads": torch.get_num_threads(),
-                "platform": platform.platform(),
-            },
+            "environment": _plain(environment(device)),
             "seconds": round(time.perf_counter() - self.started, 3),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
@@ -93,5 +84,5 @@ def load(path: str | Path) -> dict[str, Any]:
     data = json.loads(path.read_text())
     missing = {"schema", "notebook", "parameters", "metrics", "environment", "seconds"} - set(data)
     if data.get("schema") != SCHEMA or missing:
-        raise ValueError(f"{path} is not a {SCHEMA} result (missing: {', '.join(sorted(missing)) or 'schema'})")
+        raise DataFormatError(f"{path} is not a {SCHEMA} result (missing: {', '.join(sorted(missing)) or 'schema'})")
     return data

@@ -1,64 +1,31 @@
-"""One generic training loop, ``fit``, and the ``History`` it returns."""
+"""One generic training loop, ``fit``, with ``evaluate``, its measurement without gradients."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from labkit._env import batch_run
 from labkit.device import pick_device
+from labkit.errors import DivergenceError, ParameterError
+from labkit.history import History
+
+__all__ = ["DivergenceError", "History", "accuracy", "evaluate", "fit"]
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-class DivergenceError(FloatingPointError):
-    """The training loss became NaN or infinite."""
-
-    def __init__(self, epoch: int, step: int, value: float, lr: float | None):
-        self.epoch, self.step, self.value, self.lr = epoch, step, value, lr
-        hint = f"try a smaller learning rate than {lr:g}" if lr is not None else "try a smaller learning rate"
-        super().__init__(f"loss became {value} at epoch {epoch}, step {step}: training diverged; {hint}")
-
-
 def accuracy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Fraction of correct classes: argmax of logits for (n, k) outputs, a 0.5 threshold for (n,) or (n, 1)."""
+    """Fraction of correct classes: argmax of (n, k) logits; for (n,) or (n, 1) logits, logit > 0 (p > 0.5)."""
     if pred.ndim == 2 and pred.shape[1] > 1:
         return (pred.argmax(dim=1) == target).float().mean()
     return ((pred.reshape(-1) > 0).float() == target.reshape(-1).float()).float().mean()
 
 
 NAMED_METRICS: dict[str, Metric] = {"accuracy": accuracy}
-
-
-@dataclass
-class History:
-    """Per-epoch, sample-weighted means of the loss and metrics, plus every step's training loss."""
-
-    train: dict[str, list[float]] = field(default_factory=dict)
-    val: dict[str, list[float]] = field(default_factory=dict)
-    step_loss: list[float] = field(default_factory=list)
-    interrupted: bool = False
-
-    @property
-    def epochs(self) -> int:
-        """Number of completed epochs."""
-        return len(self.train.get("loss", []))
-
-    def add(self, split: str, values: Mapping[str, float]) -> None:
-        """Append one epoch's values for 'train' or 'val'."""
-        table = self.train if split == "train" else self.val
-        for name, value in values.items():
-            table.setdefault(name, []).append(value)
-
-    def last(self) -> dict[str, float]:
-        """The final epoch's numbers, e.g. ``{'loss': 0.1, 'val_loss': 0.2}``."""
-        out = {name: values[-1] for name, values in self.train.items() if values}
-        out.update({f"val_{name}": values[-1] for name, values in self.val.items() if values})
-        return out
 
 
 def _resolve_metrics(metrics: Mapping[str, Metric] | Sequence[str] | None) -> dict[str, Metric]:
@@ -69,7 +36,7 @@ def _resolve_metrics(metrics: Mapping[str, Metric] | Sequence[str] | None) -> di
     unknown = [name for name in metrics if name not in NAMED_METRICS]
     if unknown:
         named = ", ".join(NAMED_METRICS)
-        raise ValueError(f"unknown metric(s) {unknown}; named metrics: {named}, or pass a dict of functions")
+        raise ParameterError(f"unknown metric(s) {unknown}; named metrics: {named}, or pass a dict of functions")
     return {name: NAMED_METRICS[name] for name in metrics}
 
 
@@ -144,7 +111,7 @@ def fit(
     raises DivergenceError; Ctrl-C (KeyboardInterrupt) returns the history so far.
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs = {epochs!r} is not allowed: must be a whole number >= 1")
+        raise ParameterError(f"epochs = {epochs!r} is not allowed: must be a whole number >= 1")
     device = pick_device(device) if isinstance(device, str) else torch.device(device)
     metric_fns = _resolve_metrics(metrics)
     model.to(device)

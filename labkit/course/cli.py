@@ -1,0 +1,216 @@
+"""The ``labkit`` command line: parses arguments, calls the course stages, prints; it decides nothing itself.
+
+``python -m labkit doctor | execute | assign | grade | run | sweep | params``. A user error
+(``LabkitError``) is printed as one line and exits with status 2; anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from labkit.errors import LabkitError
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from labkit.machine import doctor
+
+    doctor(args.device)
+    return 0
+
+
+def _execute(args: argparse.Namespace) -> int:
+    from labkit.course.catalog import lessons
+    from labkit.course.runs import execute_in_place
+
+    for path in lessons(args.notebooks):
+        print(f"executing {path.name} ...", flush=True)
+        seconds = execute_in_place(path, timeout=args.timeout)
+        print(f"  done in {seconds:.1f} s", flush=True)
+    return 0
+
+
+def _assign(args: argparse.Namespace) -> int:
+    from labkit.course.release import exercises, read_notebook, release
+
+    for path in release(args.out, args.notebooks):
+        points = exercises(read_notebook(path))
+        print(f"{path}  ({len(points)} tests, {sum(points.values()):g} points)")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from labkit.course.grade import CSV_NAME, grade, totals
+
+    rows = grade(args.submissions, args.out, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                 show_hidden=args.show_hidden, progress=True)
+    print()
+    for student, assignment, score, best in totals(rows):
+        print(f"{student:20s} {assignment:28s} {score:6g} / {best:g}")
+    print(f"\ngrades: {args.out / CSV_NAME}\nfeedback: {args.out / 'feedback'}/<student>/")
+    return 0
+
+
+def _interrupt_on_sigterm() -> None:
+    # A course server or CI stops a job with SIGTERM: treat it like Ctrl-C so finished runs are kept.
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _pairs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in (args.param or [])]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from labkit.course.catalog import lessons, parse_grid
+    from labkit.course.report import summary_table
+    from labkit.course.runs import run_workbook
+    from labkit.errors import CourseError
+
+    parameters = {}
+    for name, text in _pairs(args):
+        # A value for every chosen lesson that declares the name; parsed by the first one's type.
+        owners = []
+        for path in lessons(args.notebooks or None):
+            try:
+                owners.append(parse_grid(path, [(name, text)]))
+            except CourseError as err:
+                if not str(err).startswith("unknown parameter"):
+                    raise
+        if not owners:
+            raise CourseError(f"unknown parameter {name!r}: none of the chosen lessons declares it")
+        values = owners[0][name]
+        if len(values) != 1:
+            raise CourseError(f"{name}: give one value for a workbook run (a list of values is a sweep)")
+        parameters[name] = values[0]
+    _interrupt_on_sigterm()
+    try:
+        records = run_workbook(
+            args.notebooks, args.out, timeout=args.timeout, parameters=parameters, workers=args.jobs,
+            html=not args.no_html, progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted: the lessons already run are kept in {args.out} (summary.md)", file=sys.stderr)
+        return 130
+    print(summary_table(records))
+    print(f"notebooks, HTML, results and summary.md in {args.out}")
+    return 0 if all(r.status == "ok" for r in records) else 1
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from labkit.course.catalog import parse_grid
+    from labkit.course.sweep import sweep
+
+    grid = parse_grid(args.notebook, _pairs(args))
+    fixed = {}
+    for name, values in parse_grid(args.notebook, [tuple(f) for f in (args.fixed or [])]).items():
+        fixed[name] = values[0] if len(values) == 1 else values
+    _interrupt_on_sigterm()
+    try:
+        records = sweep(
+            args.notebook, grid, args.out, workers=args.jobs, timeout=args.timeout, fixed=fixed, force=args.force,
+            html=args.html, progress=not args.quiet, x=args.x, metric=args.metric,
+        )
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; run the same command again to do the rest", file=sys.stderr)
+        return 130
+    out = records[0].output.rsplit("/runs/", 1)[0] if records else args.out
+    print((Path(out) / "results.md").read_text())
+    reused = sum(r.reused for r in records)
+    failed = [r for r in records if r.status != "ok"]
+    print(f"{len(records)} runs ({reused} reused from before), {len(failed)} failed; "
+          f"table: {out}/results.csv, {out}/results.md; figure: {out}/results.png")
+    return 0 if not failed else 1
+
+
+def _params(args: argparse.Namespace) -> int:
+    from labkit.course.catalog import params_table
+
+    print(params_table(args.notebook))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``labkit`` command and its sub-commands."""
+    parser = argparse.ArgumentParser(prog="python -m labkit", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("doctor", help="print an environment report to paste into a question")
+    p.add_argument("--device", default="auto", help="device to report on (default: auto)")
+    p.set_defaults(func=_doctor)
+
+    p = sub.add_parser("execute", help="re-execute lessons in place from a clean kernel (stored outputs)")
+    p.add_argument("notebooks", nargs="*", help="lesson names or numbers (default: all)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    p.set_defaults(func=_execute)
+
+    p = sub.add_parser("assign", help="write student versions of the lessons (nbgrader format) to a build folder")
+    p.add_argument("notebooks", nargs="*", help="lesson names or numbers (default: all)")
+    p.add_argument("--out", type=Path, default=Path("build/release"), help="folder to write (default: build/release)")
+    p.set_defaults(func=_assign)
+
+    p = sub.add_parser("grade", help="grade submitted notebooks: a CSV of scores and feedback per student")
+    p.add_argument("submissions", nargs="+", type=Path,
+                   help="submitted files, a student's folder, or a folder of student folders")
+    p.add_argument("--out", type=Path, default=Path("build/grades"), help="folder to write (default: build/grades)")
+    p.add_argument("--cell-timeout", type=int, default=60, help="seconds allowed per cell (default: 60)")
+    p.add_argument("--notebook-timeout", type=int, default=600, help="seconds allowed per notebook (default: 600)")
+    p.add_argument("--show-hidden", action="store_true", help="show hidden tests in the feedback")
+    p.set_defaults(func=_grade)
+
+    p = sub.add_parser("run", help="run lessons headless with papermill into a build folder (never over the sources)")
+    p.add_argument("notebooks", nargs="*", help="lesson names or numbers (default: all)")
+    p.add_argument("--out", default="build/workbook", help="output folder (default: build/workbook)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a parameter for every chosen lesson that declares it")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook (default: 600)")
+    p.add_argument("--jobs", type=int, default=1, help="lessons run at once (default: 1, so timings stay honest)")
+    p.add_argument("--no-html", action="store_true", help="skip the HTML export")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("sweep", help="run one lesson over a grid of parameters in parallel and collect the results")
+    p.add_argument("notebook", help="lesson name or number")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUES"),
+                   help="a swept parameter and its comma-separated values, e.g. -p lr 0.01,0.1,1.0")
+    p.add_argument("-f", "--fixed", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a parameter held at one value in every run")
+    p.add_argument("--out", default=None, help="output folder (default: build/sweep/<lesson>)")
+    p.add_argument("--jobs", type=int, default=None, help="runs at once (default: one per core)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per run (default: 600)")
+    p.add_argument("--force", action="store_true", help="run again even the runs already done")
+    p.add_argument("--html", action="store_true", help="also export each run's notebook to HTML")
+    p.add_argument("--x", default=None, help="parameter on the figure's x axis (default: the first swept number)")
+    p.add_argument("--metric", default=None, help="metric on the figure's y axis (default: the first that varies)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sweep)
+
+    p = sub.add_parser("params", help="list a lesson's parameters: type, default and help (papermill's inspection)")
+    p.add_argument("notebook", help="lesson name or number")
+    p.set_defaults(func=_params)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for ``python -m labkit`` and the ``labkit`` script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, token in enumerate(argv[:-2]):
+        # argparse reads a value such as "-1,16" as an option; a leading space keeps it a value.
+        if token in ("-p", "--param", "-f", "--fixed") and argv[i + 2].startswith("-"):
+            argv[i + 2] = " " + argv[i + 2]
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabkitError as err:
+        print(f"labkit: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

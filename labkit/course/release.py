@@ -1,0 +1,93 @@
+"""Student versions of the lessons in nbgrader's notebook format, made with nbgrader's own preprocessors.
+
+*Release* turns each instructor notebook in ``notebooks/`` into a student version, laid out like
+nbgrader's ``release/<assignment>/<notebook>.ipynb`` (one assignment per lesson): solutions become
+stubs, hidden tests go, outputs are cleared, test and read-only cells are locked and checksums are
+recorded: the same preprocessors, in the same order, as ``nbgrader generate_assignment``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any
+
+from labkit.course.catalog import lessons
+from labkit.paths import safe_output_dir
+
+# nbgrader's loggers and nbclient report timeouts and restored cells as warnings; the grade table
+# says the same in words, so keep the terminal quiet.
+LOG = logging.getLogger("labkit.course")
+LOG.setLevel(logging.CRITICAL)
+
+
+def nbg(cell: Any) -> dict:
+    """A cell's nbgrader metadata ({} for a cell nbgrader does not know)."""
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def grade_cells(nb: Any) -> list[Any]:
+    """The autograded test cells of a notebook (``grade: true``), in order."""
+    return [c for c in nb.cells if nbg(c).get("grade") and nbg(c).get("grade_id")]
+
+
+def solution_cells(nb: Any) -> list[Any]:
+    """The cells students answer in (``solution: true``), in order."""
+    return [c for c in nb.cells if nbg(c).get("solution") and nbg(c).get("grade_id")]
+
+
+def exercises(nb: Any) -> dict[str, float]:
+    """``{grade_id: points}`` of every test cell, in notebook order."""
+    return {nbg(c)["grade_id"]: float(nbg(c).get("points", 0)) for c in grade_cells(nb)}
+
+
+def read_notebook(path: Path) -> Any:
+    """A notebook file as nbformat version 4."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def apply(nb: Any, preprocessors: list[Any]) -> Any:
+    """``nb`` after each of nbgrader's preprocessors in turn."""
+    resources: dict = {}
+    for pre in preprocessors:
+        nb, resources = pre.preprocess(nb, resources)
+    return nb
+
+
+def gradebook_version(nb: Any) -> Any:
+    """The instructor cells as ``nbgrader generate_assignment`` stores them in its database.
+
+    Solutions are already stubs, hidden tests are still there, and checksums are computed: this
+    is what grading restores test cells from.
+    """
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, ClearSolutions, ComputeChecksums, LockCells
+
+    steps = [LockCells(log=LOG), ClearSolutions(log=LOG), ClearOutput(log=LOG), CheckCellMetadata(log=LOG),
+             ComputeChecksums(log=LOG)]
+    return apply(copy.deepcopy(nb), steps)
+
+
+def student_version(nb: Any) -> Any:
+    """What students get: ``gradebook_version`` without hidden tests, checksums recomputed."""
+    from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, ComputeChecksums
+
+    return apply(gradebook_version(nb), [ClearHiddenTests(log=LOG), ComputeChecksums(log=LOG),
+                                        CheckCellMetadata(log=LOG)])
+
+
+def release(out: Path, names: list[str] | None = None) -> list[Path]:
+    """Write the student version of each lesson to ``out/<lesson>/<lesson>.ipynb``; return the paths."""
+    import nbformat
+
+    out = safe_output_dir(out)
+    written = []
+    for path in lessons(names):
+        nb = student_version(read_notebook(path))
+        target = out / path.stem / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+        written.append(target)
+    return written

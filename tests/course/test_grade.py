@@ -1,0 +1,170 @@
+"""Grading: each lesson's student version, run as released, fails exactly at its exercises; a matrix of
+fixture submissions of lesson 00, built from the instructor notebook, gets the expected scores."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import nbformat
+import pytest
+
+from helpers.paths import lesson_paths
+from helpers.submissions import HIDDEN_BEGIN, HIDDEN_END, exercise_tests, region_lines, write_submissions
+from labkit.course import grade, release
+from labkit.course.cli import main
+
+pytestmark = pytest.mark.notebook
+LESSONS = lesson_paths()
+IDS = [p.stem for p in LESSONS]
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_student_version_fails_exactly_at_the_exercises(path) -> None:
+    student = release.student_version(_read(path))
+    nb, ran, problem = grade.run_notebook(student, cell_timeout=120, notebook_timeout=600, sources=path.parent)
+    assert not problem, problem
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    assert set(code) <= ran, "a cell was not run"
+    failed = {i for i in code if any(o.output_type == "error" for o in nb.cells[i].outputs)}
+    graded = {i for i in code if nb.cells[i].metadata.get("nbgrader", {}).get("grade")}
+    answers = {i for i in code if nb.cells[i].metadata.get("nbgrader", {}).get("solution")}
+    assert graded <= failed, f"test cells that pass without an answer: {sorted(graded - failed)}"
+    wrong = sorted(failed - graded - answers)
+    assert not wrong, "cells outside the exercises fail in the student version: " + "; ".join(
+        f"cell {i}: {[o.get('ename') for o in nb.cells[i].outputs if o.output_type == 'error']}" for i in wrong)
+
+
+def test_notebook_time_budget_skips_the_rest() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell("while True:\n    pass") for _ in range(3)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    start = time.monotonic()
+    nb, ran, problem = grade.run_notebook(nb, cell_timeout=3, notebook_timeout=5, sources=LESSONS[0].parent)
+    assert time.monotonic() - start < 60
+    assert 2 not in ran and "5 s" in problem
+    assert nb.cells[2].outputs[0].ename == "NotebookTimeout"
+    assert any(o.get("ename") == "CellTimeoutError" for o in nb.cells[0].outputs)
+
+
+# ------------------------------------------------------------------ grading: the fixture matrix on lesson 00
+
+def test_a_killed_kernel_earns_nothing_after_it() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [new_code_cell("x = 1"), new_code_cell("import os\nos._exit(1)"), new_code_cell("assert x == 1")]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb, ran, problem = grade.run_notebook(nb, cell_timeout=30, notebook_timeout=60, sources=LESSONS[0].parent)
+    assert ran == {0} and "DeadKernelError" in problem
+
+
+CELL_TIMEOUT = 20  # room for `import torch` on a busy 2-core machine; the loop waits this long
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    lesson = LESSONS[0]
+    folder = tmp_path_factory.mktemp("submissions")
+    made = write_submissions(lesson, folder)
+    out = tmp_path_factory.mktemp("grades")
+    code = main(["grade", str(folder), "--out", str(out), "--cell-timeout", str(CELL_TIMEOUT),
+                 "--notebook-timeout", "300"])
+    assert code == 0
+    with (out / grade.CSV_NAME).open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_student: dict[str, dict[str, dict]] = {}
+    for row in rows:
+        by_student.setdefault(row["student"], {})[row["exercise"]] = row
+    source = _read(lesson)
+    return {"rows": by_student, "made": made, "out": out, "points": release.exercises(source),
+            "groups": exercise_tests(source), "lesson": lesson}
+
+
+def _total(graded, student: str) -> float:
+    return sum(float(r["score"]) for r in graded["rows"][student].values())
+
+
+def test_every_fixture_is_graded_on_every_exercise(graded) -> None:
+    assert set(graded["rows"]) == set(graded["made"]), "a submission was skipped"
+    for student, rows in graded["rows"].items():
+        assert set(rows) == set(graded["points"]), f"{student}: exercises {set(rows)}"
+        for row in rows.values():
+            assert float(row["max_score"]) == graded["points"][row["exercise"]]
+        html = graded["out"] / "feedback" / student / f"{graded['lesson'].stem}.html"
+        assert html.is_file() and "Feedback" in html.read_text(encoding="utf-8")
+
+
+def test_full_solution_gets_full_marks(graded) -> None:
+    assert _total(graded, "full") == sum(graded["points"].values())
+    assert {r["status"] for r in graded["rows"]["full"].values()} == {"passed"}
+
+
+def test_blank_submission_gets_zero(graded) -> None:
+    assert _total(graded, "blank") == 0
+    assert all("NotImplementedError" in r["reason"] for r in graded["rows"]["blank"].values())
+
+
+def test_wrong_answer_loses_exactly_its_points(graded) -> None:
+    first, tests = next(iter(graded["groups"].items()))
+    for gid, row in graded["rows"]["wrong"].items():
+        expected = 0 if gid in tests else graded["points"][gid]
+        assert float(row["score"]) == expected, f"{gid}: {row}"
+    assert graded["rows"]["wrong"][tests[0]]["status"] == "failed"
+
+
+def test_tampering_is_caught(graded) -> None:
+    _, tests = next(iter(graded["groups"].items()))
+    for student in ("tampered", "edited"):
+        for gid in tests:
+            row = graded["rows"][student][gid]
+            assert float(row["score"]) == 0 and row["status"] == "failed", f"{student} {gid}: {row}"
+            assert "NotImplementedError" not in row["reason"], f"{student} {gid}: the fixture has no answer"
+    feedback = (graded["out"] / "feedback" / "tampered" / f"{graded['lesson'].stem}.html").read_text()
+    assert "was deleted; restored" in feedback
+    feedback = (graded["out"] / "feedback" / "edited" / f"{graded['lesson'].stem}.html").read_text()
+    assert "was edited; restored" in feedback
+
+
+def test_hidden_tests_stay_hidden_in_feedback(graded) -> None:
+    source = _read(graded["lesson"])
+    hidden = {line.strip() for c in source.cells for line in region_lines(c.source, HIDDEN_BEGIN, HIDDEN_END)}
+    feedback = nbformat.read(graded["out"] / "feedback" / "tampered" / graded["lesson"].name, as_version=4)
+    text = "\n".join(c.source for c in feedback.cells) + str([c.get("outputs") for c in feedback.cells])
+    assert not [line for line in hidden if line and line in text]
+
+
+def test_infinite_loop_times_out_and_the_rest_is_graded(graded) -> None:
+    _, tests = next(iter(graded["groups"].items()))
+    rows = graded["rows"]["loop"]
+    assert rows[tests[0]]["status"] == "timeout" and float(rows[tests[0]]["score"]) == 0, rows[tests[0]]
+    assert "timed out" in rows[tests[0]]["reason"]
+    others = [gid for gid in graded["points"] if gid not in tests]
+    assert all(rows[g]["status"] == "passed" for g in others)
+    # The cells after the loop still ran: the notebook's last code cell has its output.
+    feedback = nbformat.read(graded["out"] / "feedback" / "loop" / graded["lesson"].name, as_version=4)
+    last = [c for c in feedback.cells if c.cell_type == "code"][-1]
+    assert last.outputs and not any(o.output_type == "error" for o in last.outputs)
+
+
+def test_stderr_warnings_do_not_cost_points(graded) -> None:
+    assert _total(graded, "stderr") == sum(graded["points"].values())
+    first_test = next(iter(graded["groups"].values()))[0]
+    assert "stderr" in graded["rows"]["stderr"][first_test]["reason"]
+
+
+def test_a_notebook_that_raises_everywhere_is_graded(graded) -> None:
+    assert _total(graded, "raises") == 0
+    assert all(r["status"] == "failed" for r in graded["rows"]["raises"].values())
+
+
+@pytest.mark.parametrize("student", ["junk", "corrupt", "notjson"])
+def test_unreadable_submissions_get_a_reason(graded, student) -> None:
+    rows = graded["rows"][student].values()
+    assert all(r["status"] == "unreadable" and float(r["score"]) == 0 for r in rows)
+    assert all("notebook" in r["reason"] for r in rows)
