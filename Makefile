@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 DEMO_GRID := -p n 256,512,1024,2048
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test lint doctor execute assign grade run sweep params bench bench-timer bench-sweep clean \
+.PHONY: help install lab test lint doctor execute assign grade run sweep params bench bench-timer bench-sweep bench-grade clean \
 	notebooks release run-all
 
 ## help: list the targets
@@ -87,6 +87,10 @@ bench-timer: $(STAMP)
 ## bench-sweep: the same 4-run sweep sequentially and in parallel, alternating (prints `ratio: X.XX`)
 bench-sweep: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py
+
+## bench-grade: 16 submissions of lesson 02 graded sequentially, --jobs 2 and on Dask (prints `ratio: X.XX`)
+bench-grade: $(STAMP)
+	$(BIN)/python benchmarks/bench_grade.py
 
 ## clean: remove build/ and the tools' caches (keeps .venv)
 clean:

@@ -29,6 +29,23 @@ def lessons(names: Sequence[str] | None = None) -> list[Path]:
     return chosen
 
 
+def assignments(names: Sequence[str | Path] | None = None) -> list[Path]:
+    """Instructor notebooks: lessons by name or number, or nbgrader-format ``.ipynb`` files (default: the lessons)."""
+    if not names:
+        return lessons()
+    found: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.suffix == ".ipynb":
+            if not path.is_file():
+                raise CourseError(f"no assignment notebook at {name}: give a lesson name or number, or a .ipynb file")
+            chosen = [path.resolve()]
+        else:
+            chosen = lessons([str(name)])
+        found += [p for p in chosen if p not in found]
+    return found
+
+
 def lesson(name: str | Path) -> Path:
     """The one lesson ``name`` (a file name, stem or number) names."""
     return lessons([str(name)])[0]

@@ -8,6 +8,7 @@ its traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -41,14 +42,32 @@ def _assign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _grade(args: argparse.Namespace) -> int:
-    from labkit.course.grade import CSV_NAME, grade, totals
+NO_SANDBOX_WARNING = (
+    "labkit: warning: --no-sandbox: student code runs with your rights: it can read your files (the solutions "
+    "too), write anywhere you can, use the network and leave processes running. Use it only for code you trust."
+)
 
-    rows = grade(args.submissions, args.out, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                 show_hidden=args.show_hidden, progress=True)
+
+def _grade(args: argparse.Namespace) -> int:
+    from labkit.course.grade import CSV_NAME, Options, grade, totals
+    from labkit.course.sandbox import Limits
+
+    if args.no_sandbox:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
+    limits = Limits(memory_mb=args.memory, processes=args.max_procs, file_mb=args.file_size, scratch_mb=args.scratch)
+    options = Options(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                      show_hidden=args.show_hidden, sandbox=not args.no_sandbox, limits=limits)
+    _interrupt_on_sigterm()
+    try:
+        rows = grade(args.submissions, args.out, sources=args.assignment, options=options, jobs=args.jobs,
+                     scheduler=args.scheduler, regrade=args.regrade, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"interrupted: the submissions graded so far are in {args.out / CSV_NAME}; run the same command "
+              "again to grade the rest", file=sys.stderr)
+        return 130
     print()
-    for student, assignment, score, best in totals(rows):
-        print(f"{student:20s} {assignment:28s} {score:6g} / {best:g}")
+    for student, assignment, got, best in totals(rows):
+        print(f"{student:20s} {assignment:28s} {got:6g} / {best:g}")
     print(f"\ngrades: {args.out / CSV_NAME}\nfeedback: {args.out / 'feedback'}/<student>/")
     return 0
 
@@ -93,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         records = run_workbook(
             args.notebooks, args.out, timeout=args.timeout, parameters=parameters, workers=args.jobs,
-            html=not args.no_html, progress=not args.quiet,
+            html=not args.no_html, progress=not args.quiet, scheduler=args.scheduler,
         )
     except KeyboardInterrupt:
         print(f"interrupted: the lessons already run are kept in {args.out} (summary.md)", file=sys.stderr)
@@ -115,7 +134,7 @@ def _sweep(args: argparse.Namespace) -> int:
     try:
         records = sweep(
             args.notebook, grid, args.out, workers=args.jobs, timeout=args.timeout, fixed=fixed, force=args.force,
-            html=args.html, progress=not args.quiet, x=args.x, metric=args.metric,
+            html=args.html, progress=not args.quiet, x=args.x, metric=args.metric, scheduler=args.scheduler,
         )
     except KeyboardInterrupt:
         print("interrupted: finished runs are kept; run the same command again to do the rest", file=sys.stderr)
@@ -134,6 +153,11 @@ def _params(args: argparse.Namespace) -> int:
 
     print(params_table(args.notebook))
     return 0
+
+
+def _scheduler_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="send the work to this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of this machine")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,13 +179,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("build/release"), help="folder to write (default: build/release)")
     p.set_defaults(func=_assign)
 
-    p = sub.add_parser("grade", help="grade submitted notebooks: a CSV of scores and feedback per student")
+    p = sub.add_parser("grade", help="grade submitted notebooks, sandboxed and in parallel: a CSV and feedback")
     p.add_argument("submissions", nargs="+", type=Path,
                    help="submitted files, a student's folder, or a folder of student folders")
     p.add_argument("--out", type=Path, default=Path("build/grades"), help="folder to write (default: build/grades)")
+    p.add_argument("--assignment", action="append", metavar="NB",
+                   help="an instructor notebook to grade against: a lesson name or number, or a .ipynb in "
+                        "nbgrader's format (repeat for several; default: every lesson)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help=f"submissions graded at once (default: one per core, {os.cpu_count()} here)")
+    _scheduler_option(p)
+    p.add_argument("--regrade", action="store_true", help="grade again the submissions already graded unchanged")
     p.add_argument("--cell-timeout", type=int, default=60, help="seconds allowed per cell (default: 60)")
     p.add_argument("--notebook-timeout", type=int, default=600, help="seconds allowed per notebook (default: 600)")
     p.add_argument("--show-hidden", action="store_true", help="show hidden tests in the feedback")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without bubblewrap's isolation (a warning each time; trusted code only)")
+    p.add_argument("--memory", type=int, default=4096, metavar="MB",
+                   help="address space each kernel process may use, in MiB (default: 4096)")
+    p.add_argument("--max-procs", type=int, default=256, metavar="N",
+                   help="processes and threads a submission may run at once (default: 256)")
+    p.add_argument("--file-size", type=int, default=64, metavar="MB",
+                   help="largest file a submission may write, in MiB (default: 64)")
+    p.add_argument("--scratch", type=int, default=256, metavar="MB",
+                   help="size of a submission's scratch folder and of its /tmp, in MiB (default: 256)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_grade)
 
     p = sub.add_parser("run", help="run lessons headless with papermill into a build folder (never over the sources)")
@@ -171,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a parameter for every chosen lesson that declares it")
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook (default: 600)")
     p.add_argument("--jobs", type=int, default=1, help="lessons run at once (default: 1, so timings stay honest)")
+    _scheduler_option(p)
     p.add_argument("--no-html", action="store_true", help="skip the HTML export")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
@@ -183,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a parameter held at one value in every run")
     p.add_argument("--out", default=None, help="output folder (default: build/sweep/<lesson>)")
     p.add_argument("--jobs", type=int, default=None, help="runs at once (default: one per core)")
+    _scheduler_option(p)
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per run (default: 600)")
     p.add_argument("--force", action="store_true", help="run again even the runs already done")
     p.add_argument("--html", action="store_true", help="also export each run's notebook to HTML")

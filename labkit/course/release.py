@@ -13,13 +13,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from labkit.course.catalog import lessons
+from labkit.course.catalog import assignments
 from labkit.paths import safe_output_dir
 
 # nbgrader's loggers and nbclient report timeouts and restored cells as warnings; the grade table
 # says the same in words, so keep the terminal quiet.
 LOG = logging.getLogger("labkit.course")
 LOG.setLevel(logging.CRITICAL)
+KERNEL_SPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def nbg(cell: Any) -> dict:
@@ -28,7 +29,7 @@ def nbg(cell: Any) -> dict:
 
 
 def grade_cells(nb: Any) -> list[Any]:
-    """The autograded test cells of a notebook (``grade: true``), in order."""
+    """The graded cells of a notebook (``grade: true``: tests and manually graded answers), in order."""
     return [c for c in nb.cells if nbg(c).get("grade") and nbg(c).get("grade_id")]
 
 
@@ -38,8 +39,9 @@ def solution_cells(nb: Any) -> list[Any]:
 
 
 def exercises(nb: Any) -> dict[str, float]:
-    """``{grade_id: points}`` of every test cell, in notebook order."""
-    return {nbg(c)["grade_id"]: float(nbg(c).get("points", 0)) for c in grade_cells(nb)}
+    """``{grade_id: points}`` of every graded cell and task, in notebook order."""
+    return {nbg(c)["grade_id"]: float(nbg(c).get("points", 0)) for c in nb.cells
+            if nbg(c).get("grade_id") and (nbg(c).get("grade") or nbg(c).get("task"))}
 
 
 def read_notebook(path: Path) -> Any:
@@ -79,12 +81,15 @@ def student_version(nb: Any) -> Any:
 
 
 def release(out: Path, names: list[str] | None = None) -> list[Path]:
-    """Write the student version of each lesson to ``out/<lesson>/<lesson>.ipynb``; return the paths."""
+    """Write the student version of each assignment to ``out/<name>/<name>.ipynb``; return the paths.
+
+    ``names`` are lessons (names or numbers) or paths of nbgrader-format notebooks; default: every lesson.
+    """
     import nbformat
 
     out = safe_output_dir(out)
     written = []
-    for path in lessons(names):
+    for path in assignments(names):
         nb = student_version(read_notebook(path))
         target = out / path.stem / path.name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,44 +10,17 @@ its own file, so its stored outputs are what the code prints now.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labkit.course.catalog import check_value, inspect_params, lessons
-from labkit.course.executor import run_many
+from labkit.course.executor import kernel_env, pool
 from labkit.course.report import error_line, export_html, write_summary
-from labkit.errors import CourseError, DataNotFoundError
-from labkit.paths import DATA_ENV_VAR, data_dir, safe_output_dir
-
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def kernel_env(threads: int | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a child kernel: headless, the data folder found from anywhere, a share of the threads."""
-    env = dict(os.environ if base is None else base)
-    env.pop("PYTEST_CURRENT_TEST", None)  # the kernel is not a test; LABKIT_HEADLESS says what matters
-    env.update(LABKIT_HEADLESS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
-    try:
-        env[DATA_ENV_VAR] = str(data_dir())
-    except DataNotFoundError:
-        pass
-    if threads:
-        env.update({var: str(threads) for var in THREAD_VARS})
-    return env
-
-
-def threads_per_run(workers: int, cores: int | None = None) -> int:
-    """Threads each kernel may use so that ``workers`` kernels together fill, not oversubscribe, the CPU."""
-    cores = cores or os.cpu_count() or 1
-    return max(1, cores // max(1, workers))
+from labkit.errors import CourseError
+from labkit.paths import safe_output_dir
 
 
 @dataclass
@@ -66,20 +39,6 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def _kill(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    # SIGTERM first: the job turns it into an exception, so papermill shuts its kernel down (the
-    # kernel runs in a session of its own and would outlive a plain kill of the job).
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (AttributeError, ProcessLookupError, PermissionError):
-            proc.kill()
-        proc.wait()
-
-
 def metrics_of(result: Path) -> dict[str, Any]:
     """The metrics a run's result JSON holds ({} when it holds none)."""
     from labkit.results import load
@@ -90,103 +49,90 @@ def metrics_of(result: Path) -> dict[str, Any]:
         return {}
 
 
-def execute_one(
-    record: RunRecord, *, source: Path, timeout: float, threads: int, html: bool,
-    cancelled: Callable[[], bool] = lambda: False,
-) -> RunRecord:
-    """Run one notebook with papermill in a child process; fill in the record's status, seconds and error."""
-    output, result = Path(record.output), Path(record.result_path)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    result.unlink(missing_ok=True)
-    spec = {
-        "input": str(source), "output": str(output), "cwd": str(output.parent), "html": html,
-        "timeout": timeout, "parameters": dict(record.parameters, result_path=str(result)),
-    }
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "labkit.course.runs", json.dumps(spec)],
-        env=kernel_env(threads), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )
-    stderr = ""
-    while True:
-        try:
-            _, stderr = proc.communicate(timeout=0.2)
-            break
-        except subprocess.TimeoutExpired:
-            if cancelled():
-                _kill(proc)
-                record.status, record.error = "interrupted", "interrupted before it finished"
-                record.seconds = round(time.perf_counter() - start, 2)
-                return record
-            if time.perf_counter() - start > timeout:
-                _kill(proc)
-                record.status, record.error = "timeout", f"stopped at the time limit of {timeout:g} s"
-                record.seconds = round(time.perf_counter() - start, 2)
-                return record
-    record.seconds = round(time.perf_counter() - start, 2)
-    if proc.returncode == 0 and result.is_file():
-        record.status, record.error = "ok", ""
-        record.metrics = metrics_of(result)
-    else:
-        record.status = "failed"
-        lines = [line for line in (stderr or "").splitlines() if line.strip()]
-        record.error = error_line(output) or (lines[-1].strip() if lines else f"exit code {proc.returncode}")
-        if proc.returncode == 0:
-            record.error = "the lesson wrote no result_path JSON"
-    return record
-
-
-def _job(spec: dict[str, Any]) -> int:
-    """Inside the child: papermill runs the notebook; then (even after a failure) the HTML export."""
+def run_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Inside a job's process: run one lesson with papermill into ``out`` (notebook, result JSON, HTML)."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"stopped by signal {signum}")
-
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
+    name = payload["name"]
+    source = out.parent / "input.ipynb"
+    source.write_text(payload["notebook"], encoding="utf-8")
+    output = out / f"{name}.ipynb"
+    # A relative result_path: the lesson writes it beside the executed notebook, in the job's folder
+    # here and beside the copy in the output folder later, so the recorded parameter stays true.
+    parameters = dict(payload["parameters"], result_path=f"{name}.json")
+    error = ""
     try:
         pm.execute_notebook(
-            spec["input"], spec["output"], parameters=spec["parameters"], kernel_name="python3",
-            cwd=spec["cwd"], progress_bar=False, request_save_on_cell_execute=True,
-            execution_timeout=int(spec["timeout"]) + 1,
+            str(source), str(output), parameters=parameters, kernel_name="python3", cwd=str(out),
+            progress_bar=False, request_save_on_cell_execute=True, execution_timeout=int(payload["timeout"]) + 1,
         )
     except PapermillExecutionError as err:
-        print(f"{err.ename}: {(err.evalue or '').strip().splitlines()[0] if err.evalue else ''}", file=sys.stderr)
-        code = 1
+        error = f"{err.ename}: {(err.evalue or '').strip().splitlines()[0] if err.evalue else ''}".rstrip(": ")
     finally:
-        if spec.get("html") and Path(spec["output"]).is_file():
-            export_html(spec["output"])
-    return code
+        if payload.get("html") and output.is_file():
+            export_html(output)
+    return {"error": error}
+
+
+def _payload(record: RunRecord, source: Path, *, timeout: float, html: bool) -> dict[str, Any]:
+    return {"name": record.key, "notebook": source.read_text(encoding="utf-8"), "parameters": record.parameters,
+            "timeout": timeout, "html": html}
+
+
+def finish(record: RunRecord, result: dict[str, Any]) -> RunRecord:
+    """Fill in ``record`` from a run job's result, and write the files it made beside ``record.output``."""
+    folder = Path(record.output).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {f"{record.key}.ipynb": Path(record.output), f"{record.key}.json": Path(record.result_path),
+             f"{record.key}.html": Path(record.output).with_suffix(".html")}
+    for name, text in result.get("files", {}).items():
+        if name in names:
+            names[name].write_text(text, encoding="utf-8")
+    record.seconds = result.get("seconds", 0.0)
+    failure = result.get("failure")
+    if failure in ("timeout", "cancelled"):
+        record.status = "timeout" if failure == "timeout" else "interrupted"
+        record.error = result["error"] if failure == "timeout" else "interrupted before it finished"
+    elif failure or result.get("error"):
+        record.status = "failed"
+        record.error = error_line(record.output) or result.get("error") or "the run failed"
+    elif not Path(record.result_path).is_file():
+        record.status, record.error = "failed", "the lesson wrote no result_path JSON"
+    else:
+        record.status, record.error = "ok", ""
+        record.metrics = metrics_of(Path(record.result_path))
+    return record
 
 
 def run_records(
     records: list[RunRecord], sources: dict[str, Path], *, workers: int, timeout: float, html: bool,
     progress: bool = True, desc: str = "runs", on_done: Callable[[RunRecord], None] = lambda r: None,
+    scheduler: str | None = None,
 ) -> list[RunRecord]:
-    """Run every record not reused, up to ``workers`` at once; a failure never stops the others.
+    """Run every record not reused, up to ``workers`` at once (or on a Dask cluster); a failure never stops the rest.
 
     On Ctrl-C the runs in progress are stopped and marked ``interrupted``, as are those never
     started; finished ones keep their files, and ``KeyboardInterrupt`` is raised again.
     """
     todo = [r for r in records if not r.reused]
-    threads = threads_per_run(max(1, min(workers, len(todo) or 1)))
+    jobs = pool(workers, scheduler)
+    payloads = [_payload(r, sources[r.notebook], timeout=timeout, html=html) for r in todo]
 
-    def work(record: RunRecord, cancelled: Callable[[], bool]) -> RunRecord:
-        return execute_one(record, source=sources[record.notebook], timeout=timeout, threads=threads, html=html,
-                           cancelled=cancelled)
+    def done(i: int, result: dict[str, Any]) -> None:
+        on_done(finish(todo[i], result))
 
     try:
-        run_many(todo, work, workers=workers, desc=desc, progress=progress,
-                 on_done=lambda record, _: on_done(record), describe=lambda r: f"{r.key}: {r.status}")
+        jobs.map("run", payloads, timeout=timeout, on_done=done, desc=desc, progress=progress)
     except KeyboardInterrupt:
         for record in todo:
             if record.status == "pending":
                 record.status, record.error = "interrupted", "not run: the runs were interrupted"
             on_done(record)
         raise
+    finally:
+        if hasattr(jobs, "close"):
+            jobs.close()
     return records
 
 
@@ -199,6 +145,7 @@ def run_workbook(
     workers: int = 1,
     html: bool = True,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> list[RunRecord]:
     """Execute lessons (all, or the chosen) headless into ``out``: notebook, HTML and result JSON each.
 
@@ -228,7 +175,7 @@ def run_workbook(
     ]
     try:
         run_records(records, {p.stem: p for p in paths}, workers=workers, timeout=timeout, html=html,
-                    progress=progress, desc="workbook")
+                    progress=progress, desc="workbook", scheduler=scheduler)
     finally:
         write_summary(records, out)
     return records
@@ -254,6 +201,3 @@ def execute_in_place(path: Path, *, timeout: int = 600) -> float:
     nbformat.write(nb, path)
     return time.perf_counter() - start
 
-
-if __name__ == "__main__":
-    sys.exit(_job(json.loads(sys.argv[1])))

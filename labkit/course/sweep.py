@@ -80,12 +80,14 @@ def sweep(
     progress: bool = True,
     x: str | None = None,
     metric: str | None = None,
+    scheduler: str | None = None,
 ) -> list[RunRecord]:
     """Run ``notebook`` once per combination in ``grid``, several at once, then collect the results.
 
     ``workers`` defaults to one per core; each kernel gets ``cores // workers`` threads. ``fixed``
     parameters go to every run. Runs whose result JSON already exists are reused unless ``force``.
-    Writes the table (CSV, Markdown) and a figure of ``metric`` against ``x`` into ``out``.
+    Writes the table (CSV, Markdown) and a figure of ``metric`` against ``x`` into ``out``. With
+    ``scheduler`` (a Dask address) the runs go to that cluster instead of this machine.
     """
     source = lesson(notebook)
     grid = check_grid(source, grid)
@@ -130,7 +132,7 @@ def sweep(
     try:
         run_records(
             records, {source.stem: source}, workers=workers or os.cpu_count() or 1, timeout=timeout,
-            html=html, progress=progress, desc=f"sweep {source.stem}", on_done=save_manifest,
+            html=html, progress=progress, desc=f"sweep {source.stem}", on_done=save_manifest, scheduler=scheduler,
         )
     finally:
         save_manifest()

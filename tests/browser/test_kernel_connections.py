@@ -24,7 +24,7 @@ REPLY_TIMEOUT = 30  # seconds: an answer to `x = i` takes milliseconds; 30 s mea
 def kernel():
     from jupyter_client import KernelManager
 
-    from labkit.course.runs import kernel_env
+    from labkit.course.executor import kernel_env
 
     km = KernelManager(kernel_name="python3")
     km.start_kernel(env=kernel_env())

@@ -117,3 +117,15 @@ def test_each_core_module_says_its_one_job(module: str) -> None:
     assert doc, f"{module} has no docstring"
     first = doc.splitlines()[0]
     assert " and " not in f" {first} ", f"{module}: the docstring's first line names two jobs: {first!r}"
+
+
+def test_the_course_tools_start_without_torch() -> None:
+    # A grading job is a fresh process per submission: torch would cost it a second and a half.
+    code = (
+        "import sys, importlib\n"
+        f"for name in {COURSE!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in ('torch', 'matplotlib', 'ipywidgets') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]", f"importing labkit.course loaded {out.strip()}"

@@ -50,3 +50,34 @@ def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(monkeypatch, cap
     monkeypatch.setattr(cli, "_params", broken)
     with pytest.raises(KeyError, match="a bug in labkit"):
         main(["params", "00"])
+
+
+def test_grading_without_bubblewrap_refuses_and_says_how_to_install_it(tmp_path, monkeypatch, capsys) -> None:
+    import shutil
+
+    from labkit.course import sandbox
+
+    real = shutil.which
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name, *a, **k: None if name == "bwrap" else real(name))
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "00_start_here.ipynb").write_text("{}")
+    assert main(["grade", str(tmp_path / "ann"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("labkit: error: cannot grade in a sandbox: bubblewrap (bwrap) is not")
+    assert "apt-get install bubblewrap" in err and "--no-sandbox" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_sandbox_warns_on_every_run(tmp_path, capsys) -> None:
+    from helpers import problem_set
+
+    instructor = problem_set.write_instructor(tmp_path / "instructor")
+    (tmp_path / "ann").mkdir()
+    import nbformat
+
+    nbformat.write(problem_set.instructor_notebook(), tmp_path / "ann" / "ps1.ipynb")
+    for _ in range(2):  # the second run grades nothing new, and still warns
+        assert main(["grade", str(tmp_path / "ann"), "--assignment", str(instructor), "--out", str(tmp_path / "out"),
+                     "--no-sandbox", "--quiet"]) == 0
+        err = capsys.readouterr().err
+        assert err.startswith("labkit: warning: --no-sandbox: student code runs with your rights")

@@ -9,10 +9,12 @@ import time
 import nbformat
 import pytest
 
+from helpers.grading import sandbox_flags, sandbox_missing
 from helpers.paths import lesson_paths
 from helpers.submissions import HIDDEN_BEGIN, HIDDEN_END, exercise_tests, region_lines, write_submissions
-from labkit.course import grade, release
+from labkit.course import grade, release, score
 from labkit.course.cli import main
+from labkit.course.sandbox import Sandbox
 
 pytestmark = pytest.mark.notebook
 LESSONS = lesson_paths()
@@ -24,9 +26,12 @@ def _read(path):
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=IDS)
-def test_student_version_fails_exactly_at_the_exercises(path) -> None:
+def test_student_version_fails_exactly_at_the_exercises(path, tmp_path) -> None:
+    # Run as grading runs it: in the sandbox (wherever it can run), where every lesson must work.
+    box = None if sandbox_missing() else Sandbox(tmp_path / "sockets", env={"LABKIT_HEADLESS": "1"})
     student = release.student_version(_read(path))
-    nb, ran, problem = grade.run_notebook(student, cell_timeout=120, notebook_timeout=600, sources=path.parent)
+    nb, ran, problem, _ = score.run_notebook(student, cell_timeout=120, notebook_timeout=600, sandbox=box,
+                                             workdir=tmp_path)
     assert not problem, problem
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     assert set(code) <= ran, "a cell was not run"
@@ -39,13 +44,13 @@ def test_student_version_fails_exactly_at_the_exercises(path) -> None:
         f"cell {i}: {[o.get('ename') for o in nb.cells[i].outputs if o.output_type == 'error']}" for i in wrong)
 
 
-def test_notebook_time_budget_skips_the_rest() -> None:
+def test_notebook_time_budget_skips_the_rest(tmp_path) -> None:
     from nbformat.v4 import new_code_cell, new_notebook
 
     nb = new_notebook(cells=[new_code_cell("while True:\n    pass") for _ in range(3)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     start = time.monotonic()
-    nb, ran, problem = grade.run_notebook(nb, cell_timeout=3, notebook_timeout=5, sources=LESSONS[0].parent)
+    nb, ran, problem, _ = score.run_notebook(nb, cell_timeout=3, notebook_timeout=5, sandbox=None, workdir=tmp_path)
     assert time.monotonic() - start < 60
     assert 2 not in ran and "5 s" in problem
     assert nb.cells[2].outputs[0].ename == "NotebookTimeout"
@@ -54,13 +59,13 @@ def test_notebook_time_budget_skips_the_rest() -> None:
 
 # ------------------------------------------------------------------ grading: the fixture matrix on lesson 00
 
-def test_a_killed_kernel_earns_nothing_after_it() -> None:
+def test_a_killed_kernel_earns_nothing_after_it(tmp_path) -> None:
     from nbformat.v4 import new_code_cell, new_notebook
 
     cells = [new_code_cell("x = 1"), new_code_cell("import os\nos._exit(1)"), new_code_cell("assert x == 1")]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb, ran, problem = grade.run_notebook(nb, cell_timeout=30, notebook_timeout=60, sources=LESSONS[0].parent)
+    nb, ran, problem, _ = score.run_notebook(nb, cell_timeout=30, notebook_timeout=60, sandbox=None, workdir=tmp_path)
     assert ran == {0} and "DeadKernelError" in problem
 
 
@@ -74,7 +79,7 @@ def graded(tmp_path_factory) -> dict:
     made = write_submissions(lesson, folder)
     out = tmp_path_factory.mktemp("grades")
     code = main(["grade", str(folder), "--out", str(out), "--cell-timeout", str(CELL_TIMEOUT),
-                 "--notebook-timeout", "300"])
+                 "--notebook-timeout", "300", *sandbox_flags()])
     assert code == 0
     with (out / grade.CSV_NAME).open(newline="") as f:
         rows = list(csv.DictReader(f))

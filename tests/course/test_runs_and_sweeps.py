@@ -14,8 +14,9 @@ from helpers.paths import NOTEBOOKS, ROOT
 from labkit import results
 from labkit.course.catalog import inspect_params, parse_grid, parse_value, split_values
 from labkit.course.cli import main
+from labkit.course.executor import threads_per_run
 from labkit.course.report import collect
-from labkit.course.runs import run_workbook, threads_per_run
+from labkit.course.runs import run_workbook
 from labkit.course.sweep import expand, run_key, sweep
 from labkit.errors import CourseError, OutputFolderError
 from labkit.paths import safe_output_dir

@@ -11,7 +11,7 @@ from typing import Any
 @contextmanager
 def kernel_environment():
     """``os.environ`` as ``labkit.course.runs.kernel_env`` makes it, for the kernels started inside."""
-    from labkit.course.runs import kernel_env
+    from labkit.course.executor import kernel_env
 
     saved = dict(os.environ)
     os.environ.clear()

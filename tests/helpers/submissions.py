@@ -6,6 +6,7 @@ import copy
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -122,3 +123,29 @@ def _solution_body(nb, grade_id: str) -> list[str]:
     marker = next(line for line in cell.source.splitlines() if BEGIN in line)
     indent = len(re.match(r"\s*", marker).group(0))
     return [line[indent:] for line in region_lines(cell.source, BEGIN, END)]
+
+
+# The attack reported on lesson 02: find the instructor's notebook through labkit.__file__ and run its
+# solution cells, so that every test passes whatever the student wrote.
+STEAL_SOLUTIONS = """import json, pathlib, labkit
+lesson = pathlib.Path(labkit.__file__).resolve().parents[1] / "notebooks" / "02_gradient_descent.ipynb"
+for cell in json.loads(lesson.read_text())["cells"]:
+    if "### BEGIN SOLUTION" in "".join(cell["source"]):
+        exec("".join(cell["source"]), globals())"""
+
+
+def honest_and_thief(lesson: Path) -> dict[str, Any]:
+    """Lesson 02 answered in its first exercise only, and the same with the stolen solutions run after it."""
+    from nbformat.v4 import new_code_cell
+
+    source = nbformat.read(lesson, as_version=4)
+    first = next(iter(exercise_tests(source)))
+    solved = next(c for c in source.cells if nbg(c).get("grade_id") == first).source
+    honest = student_version(source)
+    for cell in honest.cells:
+        if nbg(cell).get("grade_id") == first:  # the instructor's answer, as a student would type it
+            cell.source = "\n".join(line for line in solved.splitlines() if BEGIN not in line and END not in line)
+    thief = copy.deepcopy(honest)
+    at = next(i for i, c in enumerate(thief.cells) if nbg(c).get("grade_id") == first)
+    thief.cells.insert(at + 1, new_code_cell(STEAL_SOLUTIONS))
+    return {"honest": honest, "thief": thief}
