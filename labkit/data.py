@@ -1,16 +1,19 @@
-"""The workbook's data: bundled files read with clear errors, seeded synthetic sets."""
+"""The workbook's data: bundled files read with clear errors, seeded synthetic sets, specification sheets."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from labkit.errors import DataFormatError, DataNotFoundError
 from labkit.paths import data_dir
 
-__all__ = ["DataFormatError", "data_dir", "data_path", "linear_data", "load_csv"]
+__all__ = ["DataFormatError", "data_dir", "data_path", "digits", "linear_data", "load_csv", "specifications"]
+SPEC_SCHEMA = "labkit.spec/1"
 
 
 def data_path(name: str) -> Path:
@@ -68,3 +71,73 @@ def load_csv(name: str, *, dtype: torch.dtype = torch.float64) -> tuple[list[str
     if not values:
         raise DataFormatError(f"{path}: has a header but no data rows")
     return header, torch.tensor(values, dtype=dtype)
+
+
+def specifications(kind: str | None = None) -> list[dict[str, Any]]:
+    """The specification sheets in ``data/reference/spec_*.json`` (of one ``kind``: 'gpu', 'cpu', 'links').
+
+    Each holds a maker's published figures with its source (document, URL, date) and the label
+    "specification, not measurement"; a file without them is an error that names it.
+    """
+    import json
+
+    folder = data_dir() / "reference"
+    found = []
+    for path in sorted(folder.glob("spec_*.json")):
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise DataFormatError(f"{path}: not valid JSON ({err})") from None
+        missing = {"schema", "kind", "name", "label", "source"} - set(spec)
+        if spec.get("schema") != SPEC_SCHEMA or missing or "specification" not in str(spec.get("label")):
+            raise DataFormatError(f"{path}: not a {SPEC_SCHEMA} sheet labelled a specification "
+                                  f"(missing: {', '.join(sorted(missing)) or 'the schema or the label'})")
+        if not {"document", "url", "published"} <= set(spec["source"]):
+            raise DataFormatError(f"{path}: its source must give the document, the url and when it was published")
+        spec["file"] = path.name
+        if kind is None or spec["kind"] == kind:
+            found.append(spec)
+    return found
+
+
+@dataclass
+class Digits:
+    """scikit-learn's 8×8 handwritten digits, split and standardised: tensors ready for a classifier."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    images_test: torch.Tensor  # (n, 8, 8), the raw 0..16 pixel values of the test digits, for showing them
+    mean: torch.Tensor  # the standardisation, fitted on the training split only
+    std: torch.Tensor
+
+
+def digits(seed: int = 0, *, val: float = 0.15, test: float = 0.15) -> Digits:
+    """The 1,797 digits bundled with scikit-learn, split stratified into train/validation/test, standardised on train.
+
+    Nothing is downloaded: the data ships inside scikit-learn (a copy of the UCI test set).
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    for name, value in (("val", val), ("test", test)):
+        if not 0 < value < 1:
+            raise DataFormatError(f"{name} = {value!r} is not allowed: must be a fraction between 0 and 1")
+    if val + test >= 1:
+        raise DataFormatError(f"val + test = {val + test:g} is not allowed: must leave a training split (< 1)")
+    bunch = load_digits()
+    x, y, images = bunch.data, bunch.target, bunch.images
+    index = list(range(len(y)))
+    rest, test_idx = train_test_split(index, test_size=test, stratify=y, random_state=seed)
+    train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), stratify=y[rest], random_state=seed)
+    xt = torch.tensor(x, dtype=torch.float32)
+    yt = torch.tensor(y, dtype=torch.long)
+    mean = xt[train_idx].mean(dim=0)
+    std = xt[train_idx].std(dim=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))  # a pixel constant in training is only centred
+    scaled = (xt - mean) / std
+    return Digits(scaled[train_idx], yt[train_idx], scaled[val_idx], yt[val_idx], scaled[test_idx], yt[test_idx],
+                  torch.tensor(images[test_idx], dtype=torch.float32), mean, std)

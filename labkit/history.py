@@ -14,6 +14,8 @@ class History:
     val: dict[str, list[float]] = field(default_factory=dict)
     step_loss: list[float] = field(default_factory=list)
     interrupted: bool = False
+    best_epoch: int | None = None  # with early stopping: the epoch whose weights the model keeps
+    stopped_early: bool = False
 
     @property
     def epochs(self) -> int:

@@ -103,19 +103,29 @@ def fit(
     metrics: Mapping[str, Metric] | Sequence[str] | None = None,
     progress: bool | None = None,
     live_plot: bool = False,
+    early_stopping: int | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``; return the per-epoch History.
 
     Losses and metrics are accumulated on the device and read once per epoch (one sync), each
     batch weighted by its size so a short last batch counts correctly. A NaN or infinite loss
     raises DivergenceError; Ctrl-C (KeyboardInterrupt) returns the history so far.
+
+    ``early_stopping=k`` stops once the validation loss has not improved for ``k`` epochs in a row
+    and gives the model back the weights of its best epoch (``History.best_epoch``).
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ParameterError(f"epochs = {epochs!r} is not allowed: must be a whole number >= 1")
+    if early_stopping is not None:
+        if not isinstance(early_stopping, int) or isinstance(early_stopping, bool) or early_stopping < 1:
+            raise ParameterError(f"early_stopping = {early_stopping!r} is not allowed: must be a whole number >= 1")
+        if val_data is None:
+            raise ParameterError("early_stopping needs val_data: it watches the validation loss")
     device = pick_device(device) if isinstance(device, str) else torch.device(device)
     metric_fns = _resolve_metrics(metrics)
     model.to(device)
     history = History()
+    best: dict = {}
     lr = optimizer.param_groups[0].get("lr") if optimizer.param_groups else None
     try:
         steps_per_epoch = len(train_data)  # type: ignore[arg-type]
@@ -159,6 +169,8 @@ def fit(
             bar.set_postfix(history.last(), refresh=False)
             if plot is not None:
                 plot.update(history)
+            if early_stopping is not None and _watch(history, model, best, early_stopping):
+                break
     except KeyboardInterrupt:
         history.interrupted = True
         print(f"Interrupted: returning the history of {history.epochs} completed epoch(s); the model keeps its weights")
@@ -166,4 +178,18 @@ def fit(
         bar.close()
         if plot is not None:
             plot.finish(history)
+        if early_stopping is not None and best:
+            model.load_state_dict(best["state"])  # the weights of the best epoch, not of the last
     return history
+
+
+def _watch(history: History, model: nn.Module, best: dict, patience: int) -> bool:
+    """Remember the best epoch's weights; True once ``patience`` epochs passed without a better val loss."""
+    loss, epoch = history.val["loss"][-1], history.epochs
+    if not best or loss < best["loss"]:
+        best.update(loss=loss, epoch=epoch, state={k: v.detach().clone() for k, v in model.state_dict().items()})
+        history.best_epoch = epoch
+    if epoch - best["epoch"] >= patience:
+        history.stopped_early = True
+        return True
+    return False

@@ -20,13 +20,13 @@ LESSON = "04_gpu_vs_cpu"
 
 
 def load_references() -> list[dict]:
-    """Every result file in data/reference/ that holds a GPU run of this lesson."""
+    """Every measured result in data/reference/measured_*.json that holds a GPU run of this lesson."""
     try:
         folder = data_dir() / "reference"
     except DataNotFoundError:
         return []
     found = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob("measured_*.json")):
         result = load(path)
         if result["notebook"] == LESSON and result["metrics"].get("gpu_present"):
             result["file"] = path.name

@@ -152,3 +152,30 @@ def test_progress_bar_is_off_headless(capsys) -> None:
         epochs=2, device="cpu")
     captured = capsys.readouterr()
     assert "step/s" not in captured.err and "%|" not in captured.err
+
+
+def test_early_stopping_keeps_the_best_epochs_weights() -> None:
+    torch.manual_seed(0)
+    # 8 noisy points and a wide net: validation loss turns up once the net memorises the noise
+    x = torch.linspace(-1, 1, 8).unsqueeze(1)
+    y = x + 0.3 * torch.randn(8, 1)
+    xv = torch.linspace(-1, 1, 50).unsqueeze(1)
+    yv = xv.clone()
+    model = nn.Sequential(nn.Linear(1, 256), nn.Tanh(), nn.Linear(256, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    history = fit(model, [(x, y)], loss_fn=nn.functional.mse_loss, optimizer=opt, epochs=2000, device="cpu",
+                  val_data=[(xv, yv)], early_stopping=20, progress=False)
+    assert history.stopped_early and history.epochs < 2000
+    best = min(range(history.epochs), key=lambda i: history.val["loss"][i])
+    assert history.best_epoch == best + 1 and history.epochs == history.best_epoch + 20
+    with torch.no_grad():
+        now = nn.functional.mse_loss(model(xv), yv).item()
+    assert now == pytest.approx(history.val["loss"][best], rel=1e-6), "the model holds the best epoch's weights"
+
+
+def test_early_stopping_needs_validation_data() -> None:
+    model = nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="early_stopping needs val_data"):
+        fit(model, [(torch.ones(2, 1), torch.ones(2, 1))], loss_fn=nn.functional.mse_loss, optimizer=opt, epochs=2,
+            device="cpu", early_stopping=3)

@@ -37,7 +37,7 @@ def test_structure(path) -> None:
     assert counts == list(range(1, len(code) + 1)), "stored outputs must come from one clean top-to-bottom run"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, f"stored outputs contain an error: {errors[0].get('evalue') if errors else ''}"
-    assert path.stem in CASES, f"add {path.stem} to tests/notebook_cases.py"
+    assert path.stem in CASES, f"add tests/helpers/cases/l{path.stem[:2]}.py with its papermill cases"
 
 
 @pytest.mark.notebook
