@@ -103,8 +103,49 @@ def test_figure_and_headless_explorer(capsys: pytest.CaptureFixture[str]) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = wd.descent_figure("valley", 0.01, 0.9, 50, compare_adam=0.1)
-    assert len(fig.axes[1].get_lines()) == 2
+    runs = {wd.method_label(0.01, 0.9): wd.descent_path("valley", 0.01, momentum=0.9, steps=50),
+            wd.method_label(0.1, method="adam"): wd.descent_path("valley", 0.1, steps=50, method="adam")}
+    fig = wd.paths_figure("valley", runs, 50)
+    assert [line.get_label() for line in fig.axes[1].get_lines()][:2] == ["momentum α=0.01, β=0.9", "Adam α=0.1"]
+    plt.close(fig)
+    fig = wd.descent_figure("valley", 0.01, 0.9, 50)
+    assert fig.axes[1].get_title().startswith("momentum α=0.01, β=0.9: "), "the title names the method run"
     plt.close(fig)
     assert wd.descent_explorer("bowl", 0.09, 0.0, 50) is None
     assert "diverged" in capsys.readouterr().out
+
+
+def test_a_diverging_path_is_cut_where_it_leaves_the_frame_not_clamped() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points, losses = wd.descent_path("valley", 0.05, steps=50)
+    shown, k = wd._inside(points, wd.SURFACES["valley"]["box"])
+    assert k is not None and len(shown) == k + 1, "drawn to the first point outside, no further"
+    fig = wd.paths_figure("valley", {"GD α=0.05": (points, losses)}, 50)
+    drawn = fig.axes[0].get_lines()[0].get_xydata()
+    assert len(drawn) == k + 1 and (abs(drawn[-1] - points[k].numpy()) < 1e-9).all(), "the way out is not clamped"
+    plt.close(fig)
+
+
+def test_the_quadratic_model_of_the_valley_predicts_the_rates() -> None:
+    model = wd.quadratic_model("valley")
+    assert model["lambda_max"] == pytest.approx(101.606, abs=1e-3) and model["lambda_min"] == pytest.approx(0.3937,
+                                                                                                           abs=1e-4)
+    assert model["kappa"] == pytest.approx(258.1, abs=0.1) and model["lr_stable_max"] == pytest.approx(0.0197, abs=1e-4)
+    _, gd = wd.descent_path("valley", 0.01, steps=1200)
+    reached = wd.steps_to_tolerance(gd)
+    assert wd.contraction_per_step(gd[: reached + 1], first=300) == pytest.approx(1 - 0.01 * model["lambda_min"],
+                                                                                  abs=5e-4)
+    _, heavy = wd.descent_path("valley", 0.01, momentum=0.9, steps=150)
+    assert wd.contraction_per_step(heavy) == pytest.approx(0.9**0.5, abs=0.01), "momentum contracts by about √β"
+    bowl = wd.quadratic_model("bowl")
+    assert bowl["lr_best_gd"] == pytest.approx(2 / 26) and bowl["rate_best_momentum"] == pytest.approx(2 / 3)
+
+
+def test_tune_finds_the_fastest_rate_of_a_grid() -> None:
+    lr, steps = wd.tune("bowl", [0.01, 0.05, 0.0769, 0.09], steps=200)
+    assert lr == 0.0769 and steps == wd.steps_to_tolerance(wd.descent_path("bowl", 0.0769, steps=200)[1])
+    assert wd.tune("bowl", [0.2, 0.5], steps=50) == (None, None), "rates that all diverge give nothing"
