@@ -190,12 +190,19 @@ def speedup(t_slow: Sequence[float], t_fast: Sequence[float]) -> list[float]:
     return [a / b for a, b in zip(t_slow, t_fast, strict=True)]
 
 
-def crossover(ns: Sequence[int], t_a: Sequence[float], t_b: Sequence[float]) -> int | None:
-    """Smallest n from which B is faster than A at that size and every larger one; None if never."""
-    pairs = sorted(zip(ns, t_a, t_b, strict=True))
+def crossover(ns: Sequence[int], t_a: Sequence[float], t_b: Sequence[float],
+              spread_a: Sequence[float] | None = None, spread_b: Sequence[float] | None = None) -> int | None:
+    """Smallest n from which B is faster than A at that size and every larger one; None if never.
+
+    With the measured spreads (IQRs), B counts as faster only where the two timings' middle halves
+    do not overlap: ``t_b + spread_b/2 < t_a - spread_a/2``. A difference inside the noise is no
+    crossover.
+    """
+    zero = [0.0] * len(ns)
+    rows = sorted(zip(ns, t_a, t_b, spread_a or zero, spread_b or zero, strict=True))
     found = None
-    for n, a, b in reversed(pairs):
-        if b < a:
+    for n, a, b, sa, sb in reversed(rows):
+        if b + sb / 2 < a - sa / 2:
             found = n
         else:
             break

@@ -123,3 +123,23 @@ def test_format_seconds() -> None:
     assert bench.format_seconds(2.5) == "2.5 s"
     assert bench.format_seconds(3.2e-6) == "3.2 µs"
     assert bench.format_seconds(5e-10) == "0.5 ns"
+
+
+def test_a_crossover_inside_the_noise_is_no_crossover() -> None:
+    ns = [16, 32, 64]
+    slow, fast = [1.0, 1.0, 1.0], [0.98, 0.5, 0.4]
+    assert bench.crossover(ns, slow, fast) == 16, "without spreads a 2 % win counts"
+    assert bench.crossover(ns, slow, fast, [0.05] * 3, [0.05] * 3) == 32, "a 2 % win inside 5 % spreads does not"
+    assert bench.crossover(ns, slow, fast, [0.05] * 3, [1.5] * 3) is None
+
+
+def test_measure_synchronizes_a_cuda_device_around_every_block(monkeypatch) -> None:
+    import labkit.bench as b
+
+    calls = []
+    monkeypatch.setattr(b, "synchronize", lambda d: calls.append(torch.device(d)))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d=None: "Fake GPU")
+    m = b.measure(lambda: None, device="cuda:0", warmup=2, min_run_time=0.01, min_blocks=3)
+    assert calls and set(calls) == {torch.device("cuda:0")}
+    assert len(calls) >= 1 + 2 * len(m.times), "after the warm-up, then before and after every block"
+    assert m.device == "cuda:0" and m.versions["gpu"] == "Fake GPU"

@@ -1,0 +1,160 @@
+"""Lesson 04's arithmetic: the overhead model, the peak verdict, and predictions from specification sheets,
+each checked against the same formula worked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from labkit import bench
+from labkit.data import specifications
+from labkit.errors import ParameterError
+from labkit.lessons import hardware as hw
+
+NS = [64, 128, 256, 512, 1024]
+
+
+def _times(t0: float, gflops: float) -> list[float]:
+    return [t0 + 2 * n**3 / (gflops * 1e9) for n in NS]
+
+
+def test_overhead_model_recovers_the_constants_it_was_made_from() -> None:
+    t0, rate = hw.fit_overhead_model(NS, _times(2e-5, 150.0))
+    assert t0 == pytest.approx(2e-5, rel=1e-6)
+    assert rate == pytest.approx(150.0, rel=1e-6)
+    assert hw.model_time(1000, t0, rate) == pytest.approx(2e-5 + 2e9 / 150e9, rel=1e-6)
+
+
+def test_speedups_of_a_sweep_match_the_models_they_fit() -> None:
+    one = _times(1e-6, 40.0)
+    every = _times(3e-5, 160.0)
+    sweep = {"n": NS, "cpu_1thread": {"matmul_s": one}, "cpu": {"matmul_s": every}}
+    (pair,) = hw.speedups(sweep)
+    assert pair["speedup"] == pytest.approx([a / b for a, b in zip(one, every, strict=True)])
+    assert pair["model"] == pytest.approx(pair["speedup"], rel=1e-6)  # exact data: the model is the data
+    assert pair["worst_ratio"] == pytest.approx(1.0, rel=1e-6)
+    # T1 = T_all where 1e-6 + 2n³/40e9 = 3e-5 + 2n³/160e9, n ≈ 83: the first size past it is 128
+    assert pair["crossover"] == 128
+    assert "gpu" not in {k for _, _, k in hw.speedup_pairs(sweep)}
+
+
+def test_a_crossover_inside_the_noise_is_not_a_crossover() -> None:
+    one = _times(1e-6, 40.0)
+    every = _times(3e-5, 160.0)
+    spread = [abs(a - b) * 2 for a, b in zip(one, every, strict=True)]  # every gap within the spread
+    sweep = {"n": NS, "cpu_1thread": {"matmul_s": one, "matmul_iqr": spread},
+             "cpu": {"matmul_s": every, "matmul_iqr": spread}}
+    (pair,) = hw.speedups(sweep)
+    assert pair["crossover_ignoring_noise"] == 128
+    assert pair["crossover"] is None
+
+
+def test_growth_sentence_states_both_ratios() -> None:
+    seconds = [1.0, 2.0, 4.0, 8.0, 16.0]
+    text = hw.growth_sentence(NS, seconds, 64, 256)
+    assert "work grows 64×" in text and "time 4.0×" in text and "far less than the work" in text
+    assert "about as the work does" in hw.growth_sentence(NS, [n**3 for n in NS], 64, 256)
+
+
+PEAK = {"peak_gflops": 166.4, "threads": 2, "flops_per_cycle": 32, "ghz": 2.6, "clock_from": "/proc/cpuinfo"}
+
+
+def test_a_measurement_under_the_peak_is_a_fraction_of_it() -> None:
+    text = hw.peak_verdict(83.2, PEAK)
+    assert "50% of the estimated peak" in text
+    assert hw.corrected_peak(83.2, PEAK) == 166.4
+
+
+def test_a_measurement_over_the_peak_proves_the_estimate_wrong() -> None:
+    text = hw.peak_verdict(192.0, PEAK)
+    assert "the estimate is wrong" in text
+    assert f"{192.0 / (2 * 32):.2f} GHz" in text  # 3.00 GHz: what the measurement needs at 32 FLOP per cycle
+    assert hw.corrected_peak(192.0, PEAK) == 192.0
+    assert "no peak estimate" in hw.peak_verdict(10.0, {})
+    assert hw.corrected_peak(10.0, {}) is None
+
+
+@pytest.fixture(scope="module")
+def t4() -> dict:
+    (spec,) = [s for s in specifications("gpu") if hw.short_name(s) == "T4"]
+    return spec
+
+
+def test_prediction_is_launch_plus_the_slower_of_compute_and_memory_plus_copies(t4) -> None:
+    n = 4096
+    flops, moved = bench.matmul_flops(n), 3 * 4 * n * n
+    compute = flops / (t4["peak_tflops"]["float32"] * 1e12)
+    memory = moved / (t4["memory_bandwidth_gbps"] * 1e9)
+    assert compute > memory  # a big matmul is compute-bound
+    assert hw.predicted_seconds(flops, moved, t4) == pytest.approx(1e-5 + compute)
+    copies = moved / (t4["host_link"]["gbps_per_direction"] * 1e9)
+    assert hw.predicted_seconds(flops, moved, t4, copy_bytes=moved) == pytest.approx(1e-5 + compute + copies)
+    # an addition does n² FLOPs on the same bytes: memory-bound
+    assert hw.predicted_seconds(n * n, moved, t4, launch_s=0) == pytest.approx(memory)
+
+
+def test_a_dtype_the_sheet_does_not_give_is_refused(t4) -> None:
+    with pytest.raises(ParameterError, match=r"dtype = 'bfloat16' is not allowed for NVIDIA T4.*float32"):
+        hw.predicted_seconds(1.0, 1.0, t4, dtype="bfloat16")
+
+
+def test_predict_sweep_agrees_with_one_call_predictions(t4) -> None:
+    out = hw.predict_sweep(NS, t4, launch_s=2e-5)
+    for i, n in enumerate(NS):
+        moved = 12 * n * n
+        assert out["matmul_s"][i] == hw.predicted_seconds(bench.matmul_flops(n), moved, t4, launch_s=2e-5)
+        assert out["add_with_copies_s"][i] == hw.predicted_seconds(n * n, moved, t4, launch_s=2e-5,
+                                                                   copy_bytes=moved)
+        assert out["matmul_with_copies_s"][i] > out["matmul_s"][i]
+
+
+def test_break_even_is_the_first_size_where_the_gpu_wins(t4) -> None:
+    cpu = (2e-6, 190.0)
+    n = hw.break_even_n(cpu, t4)
+    assert n is not None and n > 1
+
+    def gpu(m: int) -> float:
+        return hw.predicted_seconds(bench.matmul_flops(m), 12 * m * m, t4)
+
+    assert gpu(n) < hw.model_time(n, *cpu)
+    assert gpu(n - 1) >= hw.model_time(n - 1, *cpu)
+    with_copies = hw.break_even_n(cpu, t4, copies=True)
+    assert with_copies is not None and with_copies > n  # copying the data in and out costs more sizes
+    # a GPU that needed a whole second to launch never beats this CPU on a matmul below 2^16
+    assert hw.break_even_n(cpu, t4, launch_s=1.0, largest=2_000) is None
+
+
+def test_short_names_are_the_model(t4) -> None:
+    assert hw.short_name(t4) == "T4"
+    assert hw.short_name({"name": "AMD EPYC 9654"}) == "AMD EPYC 9654"
+
+
+def test_reference_runs_are_only_this_lessons_gpu_runs(tmp_path, monkeypatch) -> None:
+    from labkit import results
+
+    (tmp_path / "reference").mkdir()
+
+    def write(name: str, notebook: str, gpu: bool) -> None:
+        run = results.start(notebook, {})
+        run.save(str(tmp_path / "reference" / name), {"gpu_present": gpu, "hardware": {"gpu": "NVIDIA H100"}})
+
+    write("measured_h100.json", hw.LESSON, True)
+    write("measured_cpu_only.json", hw.LESSON, False)
+    write("measured_other_lesson.json", "06_classifier", True)
+    write("spec_not_a_measurement.json", hw.LESSON, True)
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path))
+    (ref,) = hw.load_references()
+    assert ref["file"] == "measured_h100.json"
+    assert hw.ref_label(ref).startswith("measured: NVIDIA H100 (")
+
+
+def test_no_data_folder_means_no_references(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path / "missing"))
+    assert hw.load_references() == []
+
+
+def test_every_gpu_sheet_predicts_a_finite_break_even() -> None:
+    for spec in specifications("gpu"):
+        n = hw.break_even_n((2e-6, 190.0), spec)
+        assert n is not None and math.isfinite(n), spec["name"]
