@@ -33,7 +33,11 @@ def huber_constant(y: torch.Tensor, delta: float = 1.0, tol: float = 1e-10) -> f
 
 
 def fit_constant(y: torch.Tensor, loss: str, delta: float = 1.0) -> float:
-    """Best constant prediction under ``loss``: the mean (MSE), the median (MAE), in between (Huber)."""
+    """Best constant prediction under ``loss``: the mean (MSE), the median (MAE), Huber's M-estimate (Huber).
+
+    Huber's constant need not lie between the mean and the median: with widely spread points it can
+    fall below (or above) both; it tends to the mean as delta grows and to the median as delta shrinks.
+    """
     if loss == "mse":
         return float(y.mean())
     if loss == "mae":

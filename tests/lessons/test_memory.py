@@ -38,3 +38,36 @@ def test_explorer_headless_prints_text(capsys, monkeypatch) -> None:
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
     assert memory_explorer(2048, "float16") is None
     assert "2,048×2,048 float16 matrix needs 8.0 MiB" in capsys.readouterr().out
+
+
+def test_a_7b_model_needs_one_gpu_to_run_and_two_to_train() -> None:
+    from labkit.lessons.memory import gpus_needed, model_budgets, model_text
+
+    weights, train = model_budgets(7.0, "bfloat16")
+    assert weights == 14e9 and train.total == 16 * 7e9
+    assert gpus_needed(weights, 80) == 1 and gpus_needed(train.total, 80) == 2
+    assert gpus_needed(80 * 2**30, 80) == 1 and gpus_needed(80 * 2**30 + 1, 80) == 2  # exactly full still fits
+    assert model_text(7.0) == ("7 B parameters in bfloat16: the weights need 13.0 GiB (1 GPU of 80 GiB at the "
+                               "least); training with Adam needs 16 bytes per parameter, 104.3 GiB before "
+                               "activations (2 GPUs of 80 GiB at the least)")
+    # float32 keeps no master copy: 4 + 4 + 8, the same 16 bytes, but the weights alone double
+    weights32, train32 = model_budgets(7.0, "float32")
+    assert weights32 == 2 * weights and train32.total == train.total and train32.master == 0
+
+
+def test_model_figure_stacks_what_training_keeps() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from labkit.lessons.memory import model_figure
+
+    fig = model_figure(7.0, "bfloat16", 80.0)
+    ax = fig.axes[0]
+    heights = sorted(round(p.get_height() * 2**30) for p in ax.patches)
+    assert heights == sorted([14_000_000_000, 14_000_000_000, 14_000_000_000, 28_000_000_000, 56_000_000_000])
+    labels = ax.get_legend_handles_labels()[1]
+    assert sorted(labels) == sorted(["weights", "gradients", "float32 master copy", "Adam's two moments",
+                                     "one 80 GiB GPU"])
+    plt.close(fig)
