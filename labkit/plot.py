@@ -59,8 +59,12 @@ def show(fig: Figure | None) -> None:
     plt.close(fig)
 
 
-def plot_history(history: History, ax: Axes | Sequence[Axes] | None = None, *, log: bool = False) -> Figure:
-    """Loss (and each metric) per epoch, training and validation, one panel per quantity."""
+def plot_history(history: History, ax: Axes | Sequence[Axes] | None = None, *, log: bool = False,
+                 title: str | None = None) -> Figure:
+    """Loss (and each metric) per epoch, training and validation, one panel per quantity.
+
+    ``log`` draws the loss on a log axis; ``title`` goes over the loss panel.
+    """
     names = list(history.train)
     if ax is None:
         fig, axes = figure(len(names))
@@ -77,6 +81,9 @@ def plot_history(history: History, ax: Axes | Sequence[Axes] | None = None, *, l
         panel.set_ylabel(name)
         if log and name == "loss":
             panel.set_yscale("log")
+            panel.set_ylabel(f"{name} (log scale)")
+        if title and name == "loss":
+            panel.set_title(title)
         panel.legend()
     return fig
 

@@ -102,3 +102,118 @@ def line_explorer(
         lambda b0, b1: (line_text(x, y, b0, b1), line_figure(x, y, b0, b1, xlabel=xlabel, ylabel=ylabel)),
         b0=b0, b1=b1,
     )
+
+
+# ---- too flexible: polynomial features, the validation curve, ridge -----------------------------
+
+
+def polynomial_design(z: torch.Tensor, degree: int, scale: tuple[torch.Tensor, torch.Tensor] | None = None
+                      ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """[1, z, z², …, z^degree] with each power standardised; returns (design, (means, spreads)).
+
+    Pass the training set's ``scale`` for validation or test rows, so every set is scaled alike.
+    Standardised columns keep XᵀX well conditioned and make one ridge penalty fair to every power.
+    """
+    if not isinstance(degree, int) or isinstance(degree, bool) or degree < 1:
+        raise ValueError(f"degree = {degree!r} is not allowed: must be a whole number >= 1")
+    z = z.reshape(-1).double()
+    powers = torch.stack([z**k for k in range(1, degree + 1)], dim=1)
+    if scale is None:
+        scale = (powers.mean(0), powers.std(0))
+    mean, spread = scale
+    if len(mean) != degree:
+        raise ValueError(f"scale is for degree {len(mean)}, not {degree}")
+    return torch.cat([torch.ones(len(z), 1, dtype=torch.float64), (powers - mean) / spread], dim=1), scale
+
+
+def ridge(X: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Tensor:
+    """β minimising ½‖y − Xβ‖² + ½λ‖β[1:]‖²: (XᵀX + λD)⁻¹Xᵀy with D = diag(0, 1, …, 1).
+
+    The first column is the intercept and is not penalised (shrinking it would pull every
+    prediction towards 0, not towards the mean). ``lam = 0`` is ordinary least squares.
+    """
+    if lam < 0:
+        raise ValueError(f"lam = {lam!r} is not allowed: must be >= 0")
+    X, y = X.double(), y.reshape(-1).double()
+    if lam == 0:
+        return torch.linalg.lstsq(X, y.unsqueeze(1)).solution.reshape(-1)
+    D = torch.eye(X.shape[1], dtype=X.dtype)
+    D[0, 0] = 0
+    return torch.linalg.solve(X.T @ X + lam * D, X.T @ y)
+
+
+def mse_of(X: torch.Tensor, y: torch.Tensor, beta: torch.Tensor) -> float:
+    """Mean squared error of the predictions X·β."""
+    return float((y.reshape(-1).double() - X.double() @ beta).square().mean())
+
+
+def validation_curve(z_train: torch.Tensor, y_train: torch.Tensor, z_val: torch.Tensor, y_val: torch.Tensor, *,
+                     degrees: list[int], lams: list[float] | None = None) -> dict[str, list[float]]:
+    """Training and validation MSE of polynomial fits, against the degree (``lams`` None) or against λ.
+
+    With ``lams`` the degree is ``degrees[0]`` and each λ is one ridge fit.
+    """
+    out: dict[str, list[float]] = {"train": [], "val": []}
+    settings = [(d, 0.0) for d in degrees] if lams is None else [(degrees[0], lam) for lam in lams]
+    for degree, lam in settings:
+        Xt, scale = polynomial_design(z_train, degree)
+        Xv, _ = polynomial_design(z_val, degree, scale)
+        beta = ridge(Xt, y_train, lam)
+        out["train"].append(mse_of(Xt, y_train, beta))
+        out["val"].append(mse_of(Xv, y_val, beta))
+    return out
+
+
+def validation_figure(degrees: list[int], by_degree: dict[str, list[float]], lams: list[float],
+                      by_lam: dict[str, list[float]], ridge_degree: int, n_train: int):
+    """Left: train and validation MSE against the polynomial degree; right: against ridge's λ at one degree."""
+    from labkit.plot import figure
+
+    fig, (left, right) = figure(2, width=12, height=4.2)
+    right.sharey(left)  # one scale: the two panels compare directly
+    for ax, xs, curves in ((left, degrees, by_degree), (right, lams, by_lam)):
+        ax.plot(xs, curves["train"], "o-", markersize=4, label=f"training ({n_train} houses)")
+        ax.plot(xs, curves["val"], "s-", markersize=4, label="validation")
+        best = min(range(len(xs)), key=lambda i: curves["val"][i])
+        ax.plot(xs[best], curves["val"][best], "*", color="black", markersize=14, label="lowest validation MSE")
+        ax.set_yscale("log")
+        ax.set_ylabel("mean squared error (log scale)")
+    left.set_xlabel("degree of the polynomial in area")
+    left.set_title("more flexible: training error falls, validation error turns up")
+    right.set_xscale("log")
+    right.set_xlabel(f"ridge penalty λ (degree {ridge_degree}, log scale)")
+    right.set_title(f"ridge tames degree {ridge_degree}")
+    left.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def fits_figure(x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor,
+                degree: int, lam: float, *, xlabel: str = "area (m²)", ylabel: str = "price (thousands)"):
+    """The few training houses, the validation houses, and three fits: a line, degree ``degree``, and its ridge.
+
+    Curves are drawn over the whole range of areas; a curve that leaves the frame is cut by the
+    frame, not clamped to it.
+    """
+    from labkit.plot import figure
+
+    x_train, y_train = x_train.reshape(-1).double(), y_train.reshape(-1).double()
+    mu, sd = x_train.mean(), x_train.std()
+    lo, hi = float(min(x_train.min(), x_val.min())), float(max(x_train.max(), x_val.max()))
+    grid = torch.linspace(lo, hi, 400, dtype=torch.float64)
+    fig, ax = figure(width=8, height=4.4)
+    ax.scatter(x_val, y_val, s=10, color="tab:gray", alpha=0.35, label="validation houses")
+    ax.scatter(x_train, y_train, s=28, color="black", zorder=3, label=f"the {len(x_train)} training houses")
+    for d, penalty, color, label in ((1, 0.0, "tab:blue", "line (degree 1)"),
+                                     (degree, 0.0, "tab:red", f"degree {degree}"),
+                                     (degree, lam, "tab:green", f"degree {degree}, ridge λ = {lam:.3g}")):
+        Xt, scale = polynomial_design((x_train - mu) / sd, d)
+        beta = ridge(Xt, y_train, penalty)
+        Xg, _ = polynomial_design((grid - mu) / sd, d, scale)
+        ax.plot(grid, Xg @ beta, color=color, linewidth=1.8, label=label)
+    span = float(y_val.max() - y_val.min())
+    ax.set_ylim(float(y_val.min()) - 0.15 * span, float(y_val.max()) + 0.15 * span)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"degree {degree} threads the training houses and misses the rest")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig

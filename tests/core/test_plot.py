@@ -26,6 +26,13 @@ def test_plot_history_draws_one_panel_per_quantity() -> None:
     assert val_line.get_label() == "validation loss"
 
 
+def test_plot_history_log_axis_and_title_go_on_the_loss_panel() -> None:
+    fig = plot_history(history(), log=True, title="training")
+    loss, accuracy = fig.get_axes()
+    assert loss.get_yscale() == "log" and loss.get_ylabel() == "loss (log scale)" and loss.get_title() == "training"
+    assert accuracy.get_yscale() == "linear" and accuracy.get_title() == ""
+
+
 def test_figure_has_requested_panels() -> None:
     fig, axes = figure(3)
     assert len(axes) == 3 and fig.get_figwidth() > 7

@@ -142,7 +142,8 @@ def test_hidden_tests_stay_hidden_in_feedback(graded) -> None:
     feedback = nbformat.read(graded["out"] / "feedback" / "tampered" / graded["lesson"].name, as_version=4)
     text = "\n".join(c.source for c in feedback.cells) + str([c.get("outputs") for c in feedback.cells])
     # a line the student could have written (try:, an import) is not a leak; every other hidden line is
-    visible = {line.strip() for c in release.student_version(_read(graded["lesson"])).cells for line in c.source.splitlines()}
+    student = release.student_version(_read(graded["lesson"]))
+    visible = {line.strip() for c in student.cells for line in c.source.splitlines()}
     leaked = [line for line in hidden if line and line not in visible and line in text]
     assert not leaked, f"hidden test lines in the feedback: {leaked}"
     assert len([line for line in hidden if line not in visible]) >= 5, "the check would compare nothing"
