@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 DEMO_GRID := -p n 256,512,1024,2048
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test lint doctor execute assign grade run sweep params bench bench-timer bench-sweep bench-grade clean \
+.PHONY: help install lab test lint doctor execute assign grade run gpu-check sweep params bench bench-timer bench-sweep bench-grade clean \
 	notebooks release run-all
 
 ## help: list the targets
@@ -66,6 +66,10 @@ grade: $(STAMP)
 ## run: every lesson (or NB="00 02") headless with papermill into build/workbook (OUT=...)
 run: $(STAMP)
 	$(LABKIT) run $(NB) --out $(or $(OUT),build/workbook)
+
+## gpu-check: every lesson with device=cuda (or mps) into build/gpu-check, kept as measured_*.json
+gpu-check: $(STAMP)
+	$(LABKIT) gpu-check $(NB) --out $(or $(OUT),build/gpu-check)
 
 ## sweep: one lesson over a grid in parallel into build/sweep/<lesson> (NB=02 P="-p lr 0.01,0.1")
 sweep: $(STAMP)

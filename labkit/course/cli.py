@@ -155,6 +155,19 @@ def _params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gpu_check(args: argparse.Namespace) -> int:
+    from labkit.course.gpu_check import gpu_check
+    from labkit.course.report import summary_table
+
+    records, written = gpu_check(args.out, notebooks=args.notebooks or None, timeout=args.timeout,
+                                 progress=not args.quiet)
+    print(summary_table(records))
+    if written:
+        print(f"measured on this GPU: {len(written)} result(s) in {args.out}. To share them, copy them beside the "
+              f"specification sheets and commit them:\n  cp {args.out}/measured_*.json data/reference/")
+    return 0 if all(r.status == "ok" for r in records) else 1
+
+
 def _scheduler_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="send the work to this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of this machine")
@@ -217,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-html", action="store_true", help="skip the HTML export")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("gpu-check", help="run every lesson on this machine's GPU and keep the measured results")
+    p.add_argument("notebooks", nargs="*", help="lesson names or numbers (default: all)")
+    p.add_argument("--out", default="build/gpu-check", help="output folder (default: build/gpu-check)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook (default: 600)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_gpu_check)
 
     p = sub.add_parser("sweep", help="run one lesson over a grid of parameters in parallel and collect the results")
     p.add_argument("notebook", help="lesson name or number")

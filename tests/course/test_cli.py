@@ -14,6 +14,7 @@ WRITERS = {
     "assign": ["assign", "00"],
     "grade": ["grade", "{tmp}"],
     "run": ["run", "00"],
+    "gpu-check": ["gpu-check", "00"],
     "sweep": ["sweep", "00", "-p", "n", "16"],
 }
 SOURCES = ["notebooks", "labkit", "data", "tests", "notebooks/sub/folder", "."]

@@ -1,0 +1,144 @@
+"""The stored outputs agree with the sentences that interpret them.
+
+Each lesson's prose makes claims about the numbers its cells print ("momentum gets there in under
+a hundred steps", "the estimate is wrong, not the measurement"). The numbers are re-read here from
+the stored outputs of the committed notebooks and each claim is recomputed from them, so a re-run
+that changes a number cannot leave a sentence that contradicts it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from helpers.paths import NOTEBOOKS
+
+NUMBER = r"(-?[\d,]+(?:\.\d+)?(?:e[+-]?\d+)?)"
+
+
+def _text(lesson: str) -> tuple[str, str]:
+    """(all stored text outputs, all markdown) of a lesson."""
+    nb = nbformat.read(NOTEBOOKS / f"{lesson}.ipynb", as_version=4)
+    outputs, prose = [], []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            prose.append(cell.source)
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                outputs.append(out["text"])
+            elif "text/plain" in out.get("data", {}):
+                outputs.append(out["data"]["text/plain"])
+    return "\n".join(outputs), "\n".join(" ".join(p.split()) for p in prose)
+
+
+def _num(pattern: str, text: str, group: int = 1) -> float:
+    found = re.search(pattern, text)
+    assert found, f"no output matches {pattern!r}"
+    return float(found.group(group).replace(",", ""))
+
+
+def _all(pattern: str, text: str) -> list[re.Match]:
+    found = list(re.finditer(pattern, text))
+    assert found, f"no output matches {pattern!r}"
+    return found
+
+
+def test_lesson_00_memory_budgets() -> None:
+    out, prose = _text("00_start_here")
+    measured = _num(rf"total\s+{NUMBER} bytes per parameter, measured; labkit.footprint says {NUMBER}", out)
+    said = _num(rf"measured; labkit.footprint says {NUMBER}", out)
+    assert measured == said == 16
+    assert "measured total is the table's 16 bytes per parameter" in prose
+    # "a 7-billion-parameter model that runs on one 80 GiB GPU needs at least two of them to train"
+    assert "7 B parameters in bfloat16" in out
+    assert "(1 GPU of 80 GiB at the least)" in out and "(2 GPUs of 80 GiB at the least)" in out
+    assert "Expected all tensors to be on the same device" in out  # the real message, as the prose promises
+
+
+def test_lesson_01_losses() -> None:
+    out, prose = _text("01_loss_functions")
+    mean = _num(rf"mean of y\s+= {NUMBER}", out)
+    median = _num(rf"median of y = {NUMBER}", out)
+    huber = re.search(rf"best Huber constant \(δ=[\d.]+\) = {NUMBER}: (.*)", out)
+    c = float(huber.group(1))
+    where = huber.group(2)
+    lo, hi = sorted((mean, median))
+    expected = "between" if lo <= c <= hi else ("below both" if c < lo else "above both")
+    assert where.startswith(expected), f"Huber {c} with mean {mean}, median {median}, but the output says {where!r}"
+    saturate = _num(rf"smallest z with σ\(z\) == 1 in float32: {NUMBER}", out)
+    assert "above about 17" in prose and 16 <= saturate < 18
+    clamped = re.search(r"F.binary_cross_entropy\(σ\(z\), y\):\s+\[([^\]]*)\]", out).group(1)
+    assert [float(v) for v in clamped.split(",")] == [100.0, 100.0], "the prose says: 100 for both"
+    t_bce = _num(rf"BCE is smallest at t = {NUMBER}", out)
+    acc_there = _num(rf"where accuracy is {NUMBER}%", out)
+    best = _num(rf"the best accuracy, {NUMBER}%", out)
+    lo_t, hi_t = (_num(rf"is reached for t in \[{NUMBER}, {NUMBER}\]", out, g) for g in (1, 2))
+    assert acc_there < best and not lo_t <= t_bce <= hi_t
+    assert "the surrogate's minimum costs accuracy here" in out
+    assert "The naive form gave `nan` for both classes" in prose
+    assert out.count("naive cross-entropy for class") == 2 and "is nan" in out and " is inf" not in out
+
+
+def test_lesson_02_descent() -> None:
+    out, prose = _text("02_gradient_descent")
+    momentum_steps = _num(r"momentum α=0.01, β=0.9\s+converged\s+loss < 1e-4 at step (\d+)", out)
+    assert momentum_steps < 100 and "momentum gets there in under a hundred" in prose
+    gd_steps = _num(r"GD α=0.01 given 5000 steps: loss < 1e-4 at step (\d+)", out)
+    assert 700 <= gd_steps <= 1400 and "needs about a thousand" in prose
+    decades = _num(rf"largest single rise: {NUMBER} decades", out)
+    assert 1 <= decades <= 2 and "rises and falls by one or two decades" in prose
+    limit = _num(rf"stable only below 2/λ_max = {NUMBER}", out)
+    either_side = re.findall(r"α = ([\d.]+): (converged|diverged)\n", out)
+    assert {status for _, status in either_side} == {"converged", "diverged"}
+    for alpha, status in either_side:
+        assert (float(alpha) < limit) == (status == "converged"), f"α = {alpha} {status} beside 2/λmax = {limit}"
+    lam_max, lam_min = _num(rf"λ_max = {NUMBER}", out), _num(rf"λ_min = {NUMBER}", out)
+    assert _num(rf"κ = {NUMBER}", out) == pytest.approx(lam_max / lam_min, rel=0.02)
+    gd_tuned = _num(r"GD\s+: fastest α on the grid = [\d.]+, loss < 1e-4 after (\d+) steps", out)
+    mom_tuned = _num(r"momentum β=0.9\s+: fastest α on the grid = [\d.]+, loss < 1e-4 after (\d+) steps", out)
+    ratio = _num(rf"tuned momentum needs {NUMBER}× fewer steps than tuned GD", out)
+    assert ratio == pytest.approx(gd_tuned / mom_tuned, abs=0.05)
+    const = _num(rf"SGD, constant α\s+: final loss {NUMBER}", out)
+    cosine = _num(rf"SGD, cosine schedule: final loss {NUMBER}", out)
+    floor = _num(rf"SGD, cosine schedule: final loss [\d.]+ \(floor {NUMBER}\)", out)
+    assert cosine - floor < const - floor, "the schedule must settle closer to the floor, as the prose says"
+
+
+def test_lesson_03_regression() -> None:
+    out, prose = _text("03_linear_regression")
+    gap = _num(rf"fit vs truth: {NUMBER} standard errors", out)
+    assert ("less than one standard error" in out) == (gap < 1)
+    off = _num(rf"is {NUMBER} standard errors (?:below|above) 95 %", out)
+    assert ("within the binomial noise" in out) == (off < 2)
+    inside, n = (_num(r"(\d+) of (\d+) inside;", out, g) for g in (1, 2))
+    assert _num(rf"test houses inside their 95 % interval: {NUMBER}%", out) == pytest.approx(100 * inside / n, abs=0.05)
+    kappa = _num(rf"raw\s+λmax = [\d.e+]+, λmin = [\d.e+-]+, κ = {NUMBER}", out)
+    steps = _num(rf"κ·ln\(10⁶\)/2 ≈ {NUMBER} steps", out)
+    assert steps == pytest.approx(kappa * 13.8155 / 2, rel=0.05)
+    assert "(it can only fall: True)" in out
+    best_deg = _num(rf"validation MSE: lowest at degree \d+ \({NUMBER}\)", out)
+    unpenalised = _num(rf"without a penalty {NUMBER}", out)
+    ridged = _num(rf"with ridge λ = [\d.e+-]+: {NUMBER}", out)
+    assert unpenalised > 10 * best_deg, "the prose says the validation error climbs by orders of magnitude"
+    assert ridged < 1.5 * best_deg, "the prose says ridge brings it down to about the best low degree's"
+
+
+def test_lesson_04_peak_and_roofline() -> None:
+    out, prose = _text("04_gpu_vs_cpu")
+    best = _num(rf"the best measured matmul reached {NUMBER} GFLOP/s", out)
+    estimate = _num(rf"estimated peak of {NUMBER} GFLOP/s", out)
+    if best > estimate:
+        assert "the estimate is wrong, not the measurement" in out
+    else:
+        assert _num(rf"GFLOP/s, {NUMBER}% of the estimated peak", out) == pytest.approx(100 * best / estimate, abs=1)
+    bandwidth = _num(rf"CPU main-memory bandwidth: {NUMBER} GB/s", out)
+    for match in _all(rf"A \+ B, n =\s+\d+: working set\s+[\d.]+ MiB,\s+{NUMBER} GB/s, (above|at or below) the", out):
+        rate, side = float(match.group(1)), match.group(2)
+        assert (rate > bandwidth) == (side == "above"), match.group(0)
+    for match in _all(r"worth moving from n = (\d+) if the data is already on the GPU, from n = (\d+) if it must", out):
+        kernel, copies = int(match.group(1)), int(match.group(2))
+        assert copies >= kernel, "copying the data can only delay the break-even"
+    assert "7×" not in prose, "an unsourced speedup"
