@@ -12,3 +12,15 @@ pytest_plugins = ["helpers.skip_report"]
 def _headless(monkeypatch: pytest.MonkeyPatch) -> None:
     # Kernels started by tests inherit this: no progress bars or live widgets in outputs.
     monkeypatch.setenv("LABKIT_HEADLESS", "1")
+
+
+@pytest.fixture
+def agg():
+    """matplotlib on its file-only backend, as pyplot; every figure is closed afterwards."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")

@@ -146,6 +146,9 @@ class Sandbox:
             "TMPDIR": "/tmp",
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
+            # No shared memory here: without this, joblib (scikit-learn) warns on every import that it
+            # cannot use /dev/shm and falls back to serial mode, which is what it then does anyway.
+            "JOBLIB_MULTIPROCESSING": "0",
         }
         base.update(self.env)
         args = ["--clearenv"]  # nothing of the grader's environment (tokens, keys) reaches student code

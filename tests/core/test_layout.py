@@ -58,7 +58,8 @@ def test_the_layout_is_there() -> None:
     for name in ("cli", "catalog", "runs", "executor", "sweep", "report", "release", "grade", "feedback"):
         assert f"labkit.course.{name}" in COURSE, f"labkit.course.{name} is missing"
     assert {"labkit.lessons.memory", "labkit.lessons.losses", "labkit.lessons.descent", "labkit.lessons.regression",
-            "labkit.lessons.hardware"} <= set(LESSONS)
+            "labkit.lessons.hardware", "labkit.lessons.backprop", "labkit.lessons.classify", "labkit.lessons.compress",
+            "labkit.lessons.parallel"} <= set(LESSONS)
 
 
 @pytest.mark.parametrize("module", CORE + LESSONS)

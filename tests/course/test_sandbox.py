@@ -149,3 +149,16 @@ def test_the_reported_attack_on_lesson_02_earns_nothing_more(tmp_path) -> None:
     assert score["thief"] == score["honest"], f"reading the instructor's notebook paid: {score}"
     stopped = [r.reason for r in rows if r.student == "thief" and r.exercise == "sandbox"]
     assert stopped and "02_gradient_descent.ipynb exists outside the sandbox but not inside it" in stopped[0]
+
+
+def test_the_lessons_libraries_import_quietly_inside(tmp_path) -> None:
+    """Lessons 06 and 07 load scikit-learn's digits: inside the sandbox that must print nothing on stderr
+    (joblib warned about /dev/shm on every import until the sandbox switched its multiprocessing off)."""
+    import subprocess
+    import sys
+
+    box = Sandbox(tmp_path)
+    code = "from sklearn.datasets import load_digits; import torch; print(len(load_digits().data))"
+    done = subprocess.run(box.command([sys.executable, "-c", code]), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "1797", done.stderr
+    assert done.stderr == "", f"stderr inside the sandbox: {done.stderr}"

@@ -33,6 +33,26 @@ CASES = [
     ("02_gradient_descent", "l02_learning_rates",
      "lr_best = 0.07  # converges, but not the fastest fixed rate\nlr_diverge = 0.1\n",
      "the fastest fixed rate balances"),
+    # (old, new): the wrong answer is the solution with one line changed
+    ("05_backpropagation", "l05_value_backward",
+     ("self.grad += (1 - t**2) * out.grad", "self.grad += 1 - t**2  # forgets the gradient arriving from above"),
+     "multiply the local derivative by out.grad"),
+    ("05_backpropagation", "l05_train_step",
+     ("    return {name: p - lr * grads[name] for name, p in params.items()}, float(loss)",
+      "    for name, p in params.items():\n        p -= lr * grads[name]  # changes the caller's tensors\n"
+      "    return params, float(loss)"),
+     "leave params unchanged"),
+    ("06_classifier", "l06_accuracy",
+     ("""    right, total = 0, 0
+    with torch.no_grad():
+        for x, y in batches:
+            right += int((model(x).argmax(dim=1) == y).sum())
+            total += len(y)
+    return right / total""",
+      """    with torch.no_grad():  # the mean of the batches' accuracies: a short last batch counts too much
+        means = [float((model(x).argmax(dim=1) == y).float().mean()) for x, y in batches]
+    return sum(means) / len(means)"""),
+     "weigh each batch by its size"),
 ]
 
 
@@ -66,6 +86,10 @@ def test_hidden_tests_reject_the_plausible_wrong_answer(lesson, grade_id, wrong,
     _run(cells[index].source, namespace)  # the instructor's answer passes everything
     _run(test_cell.source, namespace)
 
+    if isinstance(wrong, tuple):
+        old, new = wrong
+        assert old in cells[index].source, f"the solution no longer holds {old!r}"
+        wrong = cells[index].source.replace(old, new)
     _run(wrong, namespace)
     _run(visible, namespace)  # the wrong answer gets past the visible asserts ...
     with pytest.raises(Exception) as caught:  # noqa: PT011 - an AssertionError, or the error it makes

@@ -1,0 +1,877 @@
+"""Lesson 08, data-parallel training with torch.distributed: real worker processes, what they compute, what it costs.
+
+Three parts, in order:
+
+- **math**: the lesson's model, the α-β model of a message, ring all-reduce, predicted step time
+  and scaling efficiency, the memory a GPU needs under each kind of parallelism;
+- **workers**: what each of the launched processes runs (collectives, DDP, gradients averaged
+  by hand, the source material's mistakes, the all-reduce timing) and the launcher that starts
+  them (``python -m labkit.lessons.parallel``);
+- **launching, texts, figures, explorer**: what the notebook calls.
+
+Safety, because a notebook starts these processes: everything listens on 127.0.0.1 only (torch's
+TCPStore listens on every interface unless it is handed a socket, so it is handed one bound to
+127.0.0.1 on a port the system chooses); every wait has a limit (``init_process_group`` and
+every collective time out; the launcher and all its workers are one process group, killed when
+the launch takes too long); a failure comes back as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import errno
+import importlib
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+from labkit.errors import LabkitError, ParameterError
+from labkit.explorer import explorer
+from labkit.footprint import training_bytes
+
+HOST = "127.0.0.1"  # loopback only: nothing of a lesson's run is reachable from another machine
+GRADIENT_BYTES = 4  # bytes of one gradient value in the predictions (float32)
+FLOPS_PER_PARAMETER = 6  # one training example costs about 6 FLOPs per parameter: 2 forward, 4 backward
+
+
+class LaunchError(LabkitError, RuntimeError):
+    """A launch of worker processes that failed, hung or could not start; the message says which, in one line."""
+
+
+# ---- math: the lesson's model ------------------------------------------------------------------
+
+
+def make_mlp(dtype: torch.dtype = torch.float64) -> nn.Sequential:
+    """The 64 → 128 → 10 digit classifier (ReLU), in ``dtype``."""
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).to(dtype)
+
+
+def flat_weights(model: nn.Module) -> torch.Tensor:
+    """All of a model's parameters in one flat vector (a copy)."""
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
+
+
+def count_parameters(model: nn.Module) -> int:
+    """How many numbers the model learns."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def batch_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+    """Gradients of the mean cross-entropy of ``model`` on (x, y), one tensor per parameter."""
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    return [p.grad.detach().clone() for p in model.parameters()]
+
+
+def max_difference(a: Sequence[torch.Tensor] | torch.Tensor, b: Sequence[torch.Tensor] | torch.Tensor) -> float:
+    """The largest absolute difference between two tensors, or two lists of tensors, element by element."""
+    if isinstance(a, torch.Tensor):
+        a, b = [a], [b]
+    return max(float((x - y).abs().max()) for x, y in zip(a, b, strict=True))
+
+
+# ---- math: what a message costs, and ring all-reduce ------------------------------------------
+
+
+def fit_alpha_beta(nbytes: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
+    """Least-squares fit of t = α + S / β in relative error (each point divided by its t); returns (α s, β bytes/s).
+
+    β is inf when the fitted slope is not positive (the times do not grow with the size); α is
+    clamped at 0 (noise can push a fitted intercept below it; no message takes negative time).
+    """
+    size = torch.tensor(list(nbytes), dtype=torch.float64)
+    t = torch.tensor(list(seconds), dtype=torch.float64)
+    if len(size) < 2 or len(size) != len(t):
+        raise ParameterError(f"need at least two (size, time) pairs of equal length, got {len(size)} and {len(t)}")
+    X = torch.stack([torch.ones_like(size), size], dim=1) / t[:, None]
+    alpha, slope = torch.linalg.lstsq(X, torch.ones_like(t)[:, None]).solution.flatten().tolist()
+    return max(alpha, 0.0), (1.0 / slope if slope > 0 else math.inf)
+
+
+def allreduce_seconds(n: int, nbytes: float, alpha: float, beta: float) -> float:
+    """Ring all-reduce of S bytes on n workers: 2(n−1) messages of S/n bytes each, 2(n−1)·α + 2(n−1)/n·S/β."""
+    if n < 1:
+        raise ParameterError(f"n = {n!r} is not allowed: must be >= 1")
+    return 2 * (n - 1) * (alpha + nbytes / (n * beta))
+
+
+def link_from_fit(latency: float, bandwidth: float, n: int) -> tuple[float, float]:
+    """Per-message α and link β that make the ring model equal a fitted t = latency + S / bandwidth on n workers."""
+    if n < 2:
+        return latency, bandwidth  # one process sends nothing: the fit measures only the call itself
+    return latency / (2 * (n - 1)), bandwidth * 2 * (n - 1) / n
+
+
+def step_seconds(n: int, parameters: float, batch: float, flops_per_s: float, link_bytes_per_s: float,
+                 latency_s: float) -> tuple[float, float]:
+    """Predicted (compute, communication) seconds of one data-parallel step on n workers, global batch fixed.
+
+    Compute: 6·P·B FLOPs shared by n workers. Communication: a ring all-reduce of P float32 gradients,
+    not overlapped with the backward pass (the worst case).
+    """
+    compute = FLOPS_PER_PARAMETER * parameters * batch / flops_per_s / n
+    return compute, allreduce_seconds(n, GRADIENT_BYTES * parameters, latency_s, link_bytes_per_s)
+
+
+def scaling_efficiency(n: int, parameters: float, batch: float, flops_per_s: float, link_bytes_per_s: float,
+                       latency_s: float) -> float:
+    """E(n) = T(1) / (n·T(n)): the speed-up of n workers divided by n (1 is perfect)."""
+    one = sum(step_seconds(1, parameters, batch, flops_per_s, link_bytes_per_s, latency_s))
+    return one / (n * sum(step_seconds(n, parameters, batch, flops_per_s, link_bytes_per_s, latency_s)))
+
+
+def workers_at_efficiency(threshold: float, parameters: float, batch: float, flops_per_s: float,
+                          link_bytes_per_s: float, latency_s: float, n_max: int = 1024) -> int:
+    """The largest n ≤ n_max whose scaling efficiency is at least ``threshold`` (1 if no n > 1 is)."""
+    best = 1
+    for n in range(2, n_max + 1):  # E(n) falls as n grows, so the last n that passes is the answer
+        if scaling_efficiency(n, parameters, batch, flops_per_s, link_bytes_per_s, latency_s) >= threshold:
+            best = n
+        else:
+            break
+    return best
+
+
+def fastest_workers(parameters: float, batch: float, flops_per_s: float, link_bytes_per_s: float,
+                    latency_s: float, n_max: int = 1024) -> int:
+    """The n ≤ n_max (a power of two) with the shortest predicted step: beyond it, adding workers slows the step."""
+    ns = [2**k for k in range(int(math.log2(n_max)) + 1)]
+    return min(ns, key=lambda n: sum(step_seconds(n, parameters, batch, flops_per_s, link_bytes_per_s, latency_s)))
+
+
+# ---- math: memory per GPU under each kind of parallelism --------------------------------------
+
+STRATEGIES = {
+    "data": "data parallel: every GPU keeps everything",
+    "zero1": "ZeRO-1: optimizer state sharded",
+    "zero2": "ZeRO-2: + gradients sharded",
+    "zero3": "ZeRO-3 / FSDP: + weights sharded",
+    "tensor": "tensor parallel: every layer split",
+    "pipeline": "pipeline parallel: layers split into stages",
+}
+
+
+def bytes_per_gpu(parameters: float, n: int, strategy: str) -> float:
+    """Training-state bytes each of n GPUs keeps (mixed-precision Adam, activations left out) under ``strategy``."""
+    if strategy not in STRATEGIES:
+        raise ParameterError(f"strategy = {strategy!r} is not allowed: must be one of {', '.join(STRATEGIES)}")
+    if n < 1:
+        raise ParameterError(f"n = {n!r} is not allowed: must be >= 1")
+    b = training_bytes(parameters)
+    optimizer = b.master + b.optimizer  # the float32 master copy and Adam's two moments
+    if strategy == "data":
+        return b.total
+    if strategy == "zero1":
+        return b.weights + b.gradients + optimizer / n
+    if strategy == "zero2":
+        return b.weights + (b.gradients + optimizer) / n
+    return b.total / n  # ZeRO-3, tensor and pipeline parallelism each hold 1/n of every kind of state
+
+
+# ---- math: DDP's buckets, overlapping communication with the backward pass -----------------------
+
+
+def bucket_schedule(layers: int, backward_s: float, latency_s: float, per_layer_s: float,
+                    bucket: int | None) -> tuple[list[tuple[float, float]], list[tuple[float, float]], float]:
+    """(start, duration) of each layer's backward and of each all-reduce, and when the step ends.
+
+    Gradients become ready layer by layer, the last layer first. ``bucket`` None: one all-reduce of
+    everything after the backward pass. Otherwise every ``bucket`` layers form a message, sent as soon
+    as its gradients are ready and the link is free, while the backward pass goes on (DDP's overlap).
+    A message of k layers costs latency_s + k·per_layer_s.
+    """
+    backward = [(i * backward_s, backward_s) for i in range(layers)]
+    done = layers * backward_s
+    if bucket is None:
+        messages = [(done, latency_s + layers * per_layer_s)]
+    else:
+        messages, free = [], 0.0
+        for first in range(0, layers, bucket):
+            k = min(bucket, layers - first)
+            start = max((first + k) * backward_s, free)  # ready, and the previous message is through
+            messages.append((start, latency_s + k * per_layer_s))
+            free = start + latency_s + k * per_layer_s
+    return backward, messages, max(done, messages[-1][0] + messages[-1][1])
+
+
+# ---- the workers: what every launched process runs ---------------------------------------------
+
+
+def collectives(rank: int, world_size: int) -> dict[str, Any]:
+    """all_reduce, broadcast and all_gather on small tensors; each rank's tensors before and after."""
+    out: dict[str, Any] = {"rank": rank}
+
+    t = torch.tensor([rank + 1.0, 10.0 * (rank + 1)])
+    before = t.tolist()
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)  # every rank ends with the sum over ranks
+    out["all_reduce"] = {"before": before, "after": t.tolist()}
+
+    t = torch.tensor([100.0 + rank, 200.0 + rank])
+    before = t.tolist()
+    dist.broadcast(t, src=0)  # every rank ends with rank 0's tensor
+    out["broadcast"] = {"before": before, "after": t.tolist()}
+
+    mine = torch.tensor([float(rank)] * 2)
+    gathered = [torch.zeros(2) for _ in range(world_size)]
+    dist.all_gather(gathered, mine)  # every rank ends with the list of every rank's tensor
+    out["all_gather"] = {"before": mine.tolist(), "after": [g.tolist() for g in gathered]}
+    return out
+
+
+def _dataset(data: dict[str, Any]) -> TensorDataset:
+    return TensorDataset(data["x"], data["y"])
+
+
+def train_ddp(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any],
+              shard: bool = True) -> dict[str, Any]:
+    """DistributedDataParallel + DistributedSampler: batch B/N per rank; weights after every step."""
+    model = make_mlp()
+    model.load_state_dict(data["init"])
+    ddp = nn.parallel.DistributedDataParallel(model)  # broadcasts rank 0's weights; all-reduces gradients in backward
+    dataset = _dataset(data)
+    if shard:  # rank r takes examples r, r+N, r+2N, ... of each epoch's shuffled order: its own 1/N
+        sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True,
+                                     seed=cfg["seed"], drop_last=True)
+    else:  # the source's mistake: told of no other rank, every rank reads the whole order, the same examples
+        sampler = DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=cfg["seed"], drop_last=True)
+    per_rank = cfg["batch_size"] // world_size  # B/N, so that N ranks together take B examples per step
+    loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, drop_last=True)
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=cfg["lr"])
+    weights, losses, seen = [flat_weights(model)], [], []
+    epoch = 0
+    while len(losses) < cfg["steps"]:
+        sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank (seed + epoch)
+        for (x, y), index in zip(loader, _batches_of(sampler, per_rank), strict=True):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(ddp(x), y)  # the mean over this rank's B/N examples
+            loss.backward()  # DDP's hooks all-reduce each bucket of gradients and divide by N
+            optimizer.step()  # the same averaged gradient on every rank: the same step
+            weights.append(flat_weights(model))
+            losses.append(loss.item())
+            seen.append(index)
+            if len(losses) == cfg["steps"]:
+                break
+        epoch += 1
+    return {"rank": rank, "losses": losses, "indices": seen, "weights": torch.stack(weights)}
+
+
+def train_by_hand(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any],
+                  average: bool = True) -> dict[str, Any]:
+    """No DDP: the same loop with each gradient all-reduced (SUM) and divided by N by hand."""
+    model = make_mlp()
+    model.load_state_dict(data["init"])  # every rank starts from the same weights (DDP would broadcast them)
+    dataset = _dataset(data)
+    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True,
+                                 seed=cfg["seed"], drop_last=True)
+    per_rank = cfg["batch_size"] // world_size
+    loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, drop_last=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
+    weights, losses = [flat_weights(model)], []
+    epoch = 0
+    while len(losses) < cfg["steps"]:
+        sampler.set_epoch(epoch)
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()  # each rank: the gradient of its own shard
+            if average:
+                for p in model.parameters():
+                    dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)  # the sum over ranks...
+                    p.grad /= world_size  # ...divided by N: the mean, the full batch's gradient
+            optimizer.step()
+            weights.append(flat_weights(model))
+            losses.append(loss.item())
+            if len(losses) == cfg["steps"]:
+                break
+        epoch += 1
+    return {"rank": rank, "losses": losses, "weights": torch.stack(weights)}
+
+
+def _batches_of(sampler: DistributedSampler, size: int) -> list[list[int]]:
+    """The example indices of each batch the sampler's order gives (the DataLoader takes them in this order)."""
+    order = list(sampler)
+    return [order[k:k + size] for k in range(0, len(order) - size + 1, size)]
+
+
+def time_allreduce(rank: int, world_size: int, cfg: dict[str, Any]) -> dict[str, Any]:
+    """all_reduce time against message size: warm-up, repeats of a fixed number of calls, median and IQR.
+
+    labkit.bench's recipe, agreed between ranks: every rank must make the same calls, so after the
+    warm-up the ranks agree (all_reduce MAX) on how many calls fill ``target_s`` seconds per repeat.
+    (labkit.bench.measure would choose that count from each rank's own times: they differ, and a
+    rank left waiting in a collective its peers never call would hang.)
+    """
+    medians, iqrs, numbers = [], [], []
+    for nbytes in cfg["sizes"]:
+        t = torch.ones(max(1, nbytes // 4), dtype=torch.float32)
+        warm = []
+        for _ in range(cfg["warmup"]):  # first calls pay for connection set-up and buffers
+            start = time.perf_counter()
+            dist.all_reduce(t)
+            warm.append(time.perf_counter() - start)
+        typical = torch.tensor([sorted(warm)[len(warm) // 2]], dtype=torch.float64)  # the median warm-up call
+        dist.all_reduce(typical, op=dist.ReduceOp.MAX)  # the same count on every rank
+        number = int(min(100, max(5, cfg["target_s"] / float(typical))))
+        times = []
+        for _ in range(cfg["repeats"]):
+            dist.barrier()  # start together, so one rank's lateness is not timed as the collective
+            start = time.perf_counter()
+            for _ in range(number):
+                dist.all_reduce(t)
+            times.append((time.perf_counter() - start) / number)
+        q = torch.tensor(times, dtype=torch.float64).quantile(torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64))
+        medians.append(float(q[1]))
+        iqrs.append(float(q[2] - q[0]))
+        numbers.append(number)
+    return {"rank": rank, "nbytes": [max(1, n // 4) * 4 for n in cfg["sizes"]], "median_s": medians,
+            "iqr_s": iqrs, "number": numbers, "repeats": cfg["repeats"], "warmup": cfg["warmup"]}
+
+
+def fail(rank: int, world_size: int) -> dict[str, Any]:
+    """A worker that raises on purpose: the last rank, after one all_reduce; the others wait at a barrier."""
+    t = torch.ones(1)
+    dist.all_reduce(t)
+    if rank == world_size - 1:
+        raise RuntimeError("this rank found a batch it cannot use (a failure on purpose)")
+    dist.barrier()  # never completes: the last rank is gone; the launcher stops this rank
+    return {"rank": rank}
+
+
+def hang(rank: int, world_size: int) -> dict[str, Any]:
+    """Rank 0 waits in an all_reduce the others never call: it times out after the collective timeout."""
+    if rank == 0:
+        dist.all_reduce(torch.ones(1))
+    else:
+        time.sleep(3600)  # alive but silent, as a stuck process is
+    return {"rank": rank}
+
+
+def sleep(rank: int, world_size: int) -> dict[str, Any]:
+    """Every rank sleeps without a collective: only the launch's time limit stops them."""
+    time.sleep(3600)
+    return {"rank": rank}
+
+
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "collectives": lambda rank, n, data, cfg: collectives(rank, n),
+    "ddp": lambda rank, n, data, cfg: train_ddp(rank, n, data, cfg),
+    "by_hand": lambda rank, n, data, cfg: train_by_hand(rank, n, data, cfg),
+    "no_sync": lambda rank, n, data, cfg: train_by_hand(rank, n, data, cfg, average=False),
+    "no_shard": lambda rank, n, data, cfg: train_ddp(rank, n, data, cfg, shard=False),
+    "allreduce_timing": lambda rank, n, data, cfg: time_allreduce(rank, n, cfg),
+    "fail": lambda rank, n, data, cfg: fail(rank, n),
+    "hang": lambda rank, n, data, cfg: hang(rank, n),
+    "sleep": lambda rank, n, data, cfg: sleep(rank, n),
+}
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """'Type: first line of the message', without gloo's '[file.cc:78]' prefix, shortened to ``limit`` characters."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    first = re.sub(r"^\[[^\]]*\]\s*", "", lines[0]) if lines else ""
+    text = f"{type(err).__name__}: {first}".rstrip(": ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _write(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(path)  # whole files only: a reader never sees half of one
+
+
+def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, Any]) -> None:
+    """One process: join the group over the launcher's store, run the tasks, write each rank's results."""
+    torch.set_num_threads(1)  # N processes share this machine's cores
+    out = Path(folder)
+    timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
+    stage = "init_process_group"
+    try:
+        store = dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout)
+        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
+        data = torch.load(out / "data.pt", weights_only=True) if (out / "data.pt").exists() else {}
+        for task in cfg["tasks"]:
+            stage = task
+            started = time.perf_counter()
+            result = TASKS[task](rank, world_size, data, cfg)
+            result["seconds"] = time.perf_counter() - started
+            weights = result.pop("weights", None)
+            if weights is not None:
+                torch.save(weights, out / f"{task}-rank{rank}.pt")
+            _write(out / f"{task}-rank{rank}.json", result)
+        dist.destroy_process_group()
+    except BaseException as err:
+        line = f"in {stage}: {one_line(err)}"
+        if stage == "init_process_group":
+            line += f" (world_size = {world_size}: did {world_size} processes start and join?)"
+        _write(out / f"error-rank{rank}.json", {"rank": rank, "time": time.time(), "line": line})
+        raise
+
+
+def _listen(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1: on ``port``, or on a free one the system picks (port 0)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((HOST, port))
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise LaunchError(f"port {port} on {HOST} is in use by another program: "
+                              "use port = 0 to let the system choose a free one") from None
+        raise LaunchError(f"cannot listen on {HOST}:{port}: {err.strerror}") from None
+    sock.listen(128)
+    return sock
+
+
+def _first_error(folder: Path, world_size: int) -> str | None:
+    """The earliest error a rank wrote (later ones are usually its peers noticing it was gone)."""
+    errors = []
+    for path in folder.glob("error-rank*.json"):
+        try:
+            errors.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    if not errors:
+        return None
+    first = min(errors, key=lambda e: e["time"])
+    others = "; the other ranks were stopped" if world_size > 1 else ""
+    return f"rank {first['rank']} of {world_size} failed {first['line']}{others}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The launcher: listen on 127.0.0.1, start the workers with torch.multiprocessing, wait for all of them."""
+    import torch.multiprocessing as mp
+
+    parser = argparse.ArgumentParser(prog="python -m labkit.lessons.parallel")
+    parser.add_argument("folder", help="the launch's folder: config.json in, results out")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    world_size, processes = cfg["world_size"], cfg.get("processes", cfg["world_size"])
+    try:
+        sock = _listen(cfg.get("port", 0))
+    except LaunchError as err:
+        (folder / "error.txt").write_text(str(err) + "\n")
+        return 1
+    port = sock.getsockname()[1]
+    if {"ddp", "no_shard"} & set(cfg["tasks"]):
+        importlib.import_module("torch._dynamo")  # DDP imports it when built: once here, not once per worker
+    # fork: the workers share this process's imported torch instead of importing it again (seconds each)
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = mp.start_processes(worker, args=(world_size, port, str(folder), cfg), nprocs=processes,
+                                 join=False, start_method=method)
+    timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
+    store = dist.TCPStore(HOST, port, world_size, is_master=True, timeout=timeout, wait_for_workers=False,
+                          master_listen_fd=sock.fileno())  # the rendezvous, on the socket bound to 127.0.0.1
+    try:
+        while not context.join():
+            pass
+    except mp.ProcessRaisedException:
+        line = _first_error(folder, world_size) or "a worker raised an exception"
+    except mp.ProcessExitedException as err:
+        line = _first_error(folder, world_size) or (
+            f"rank {err.error_index} of {world_size} exited with "
+            + (f"signal {err.signal_name}" if err.signal_name else f"status {err.exit_code}"))
+    else:
+        del store
+        return 0
+    (folder / "error.txt").write_text(line + "\n")
+    return 1
+
+
+# ---- launching, from the notebook -------------------------------------------------------------
+
+
+def loopback_interface() -> str:
+    """The name of the loopback network interface, which gloo is told to use ('lo' on Linux)."""
+    return "lo0" if sys.platform == "darwin" else "lo"
+
+
+def _kill_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
+    """SIGTERM the launch's whole process group (launcher and workers), then SIGKILL what is left."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # workers that ignored SIGTERM, once the launcher is gone
+            except (ProcessLookupError, PermissionError):
+                pass
+            return
+
+
+def launch(tasks: Sequence[str], world_size: int, folder: str | Path, *, timeout_s: float = 60.0,
+           collective_timeout_s: float = 20.0, port: int = 0, processes: int | None = None,
+           data: dict[str, Any] | None = None, **config: Any) -> dict[str, list[dict[str, Any]]]:
+    """Run ``tasks`` on ``world_size`` worker processes; return each task's results, one dict per rank.
+
+    The launcher is a subprocess in a process group of its own: after ``timeout_s`` seconds the
+    whole group is killed. A failure (a rank raised, a collective or init_process_group timed out,
+    the port is taken, the time limit passed) raises LaunchError with one line. ``processes``
+    (default: world_size) starts another number of processes than world_size says, to show what
+    a wrong world size does. ``data`` (tensors: x, y, the initial weights) is saved for the workers
+    to load; ``config`` goes to the tasks (seed, steps, batch_size, lr, sizes...).
+    """
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or not tasks:
+        raise ParameterError(f"tasks = {list(tasks)!r} is not allowed: must be some of {', '.join(TASKS)}")
+    if not isinstance(world_size, int) or isinstance(world_size, bool) or world_size < 1:
+        raise ParameterError(f"world_size = {world_size!r} is not allowed: must be a whole number >= 1")
+    processes = world_size if processes is None else processes
+    if not 1 <= processes <= 64:
+        raise ParameterError(f"processes = {processes!r} is not allowed: must be >= 1 and <= 64")
+    for name, value in (("timeout_s", timeout_s), ("collective_timeout_s", collective_timeout_s)):
+        if not value > 0:
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be > 0")
+    if not 0 <= port <= 65535:
+        raise ParameterError(f"port = {port!r} is not allowed: must be 0 (any free port) to 65535")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in [*folder.glob("*-rank*.*"), folder / "error.txt", folder / "data.pt"]:
+        old.unlink(missing_ok=True)
+    if data is not None:
+        torch.save(data, folder / "data.pt")
+    cfg = dict(config, tasks=list(tasks), world_size=world_size, processes=processes, port=port,
+               collective_timeout_s=collective_timeout_s)
+    (folder / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", GLOO_SOCKET_IFNAME=loopback_interface(),
+               PYTHONUNBUFFERED="1")
+    with open(folder / "launcher.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "labkit.lessons.parallel", str(folder)], stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)  # its own process group: killable as one
+        try:
+            code = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise LaunchError(f"the {processes} worker process(es) were still running after {timeout_s:g} s "
+                              "and were stopped: a rank waits for something that never comes") from None
+        except BaseException:  # Ctrl-C (interrupt the kernel): take the workers down too
+            _kill_group(proc)
+            raise
+        _kill_group(proc)  # nothing should be left; make sure
+    if code != 0:
+        error = folder / "error.txt"
+        if error.exists():
+            raise LaunchError(error.read_text().strip())
+        tail = [line for line in (folder / "launcher.log").read_text(errors="replace").splitlines() if line.strip()]
+        raise LaunchError(f"the launcher exited with status {code}: {tail[-1] if tail else 'no output'}")
+    return read_results(folder, tasks, world_size)
+
+
+def read_results(folder: str | Path, tasks: Sequence[str], world_size: int) -> dict[str, list[dict[str, Any]]]:
+    """Each task's JSON per rank (with its weights from the .pt file beside it, where there is one)."""
+    folder = Path(folder)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        ranks = []
+        for rank in range(world_size):
+            path = folder / f"{task}-rank{rank}.json"
+            if not path.exists():
+                raise LaunchError(f"rank {rank} wrote no result for {task} ({path.name} is missing)")
+            result = json.loads(path.read_text())
+            weights = path.with_suffix(".pt")
+            if weights.exists():
+                result["weights"] = torch.load(weights, weights_only=True)
+            ranks.append(result)
+        results[task] = ranks
+    return results
+
+
+# ---- texts -------------------------------------------------------------------------------------
+
+
+def si(value: float, unit: str = "") -> str:
+    """1.5e9 → '1.5 G' + unit: three significant figures with an SI prefix."""
+    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3), ("", 1.0), ("m", 1e-3), ("µ", 1e-6),
+                          ("n", 1e-9)):
+        if abs(value) >= scale or prefix == "n":
+            return f"{value / scale:.3g} {prefix}{unit}"
+    raise AssertionError("unreachable")
+
+
+def duration(seconds: float) -> str:
+    """Seconds in the unit that reads best: '250 µs', '1.5 s', '3.2 h', '13 years'."""
+    if seconds == 0:
+        return "0 s"
+    scale, unit = _time_unit(seconds)
+    return f"{seconds / scale:.3g} {unit}"
+
+
+def count_words(count: float) -> str:
+    """70e9 → '70 billion', 1.5e6 → '1.5 million', 9610 → '9,610': a parameter count as one reads it."""
+    for word, scale in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6)):
+        if count >= scale:
+            return f"{count / scale:.3g} {word}"
+    return f"{count:,.0f}"
+
+
+def scaling_text(n: int, parameters: float, batch: float, link_gbps: float, flops_per_s: float,
+                 latency_s: float, compute: str = "") -> str:
+    """One line: the predicted step on n workers, its efficiency, and where adding workers stops paying."""
+    link = link_gbps * 1e9
+    step_c, step_m = step_seconds(n, parameters, batch, flops_per_s, link, latency_s)
+    eff = scaling_efficiency(n, parameters, batch, flops_per_s, link, latency_s)
+    n80 = workers_at_efficiency(0.8, parameters, batch, flops_per_s, link, latency_s)
+    best = fastest_workers(parameters, batch, flops_per_s, link, latency_s)
+    thin = " (fewer than one example per worker: not possible in practice)" if n > batch else ""
+    return (f"prediction for {n:,} worker(s){thin}, {count_words(parameters)} parameters, batch {batch:,}, "
+            f"link {link_gbps:,.4g} GB/s, compute {si(flops_per_s, 'FLOP/s')}{' [' + compute + ']' if compute else ''}"
+            f": step {duration(step_c + step_m)} = compute {duration(step_c)} + communication {duration(step_m)}; "
+            f"speed-up {n * eff:.3g}×, efficiency {eff:.0%}; efficiency ≥ 80% up to "
+            f"{n80:,}{'+' if n80 == 1024 else ''} workers; fastest step at {best:,} workers")
+
+
+# ---- figures -----------------------------------------------------------------------------------
+
+FLOOR = 1e-18  # where an exact 0 is drawn on a log axis
+
+
+def proof_figure(versus_one: dict[str, Sequence[float]], between_ranks: dict[str, Sequence[float]]):
+    """Per step: the largest weight difference from one process with batch B (left) and between ranks (right)."""
+    from labkit.plot import figure
+
+    fig, (left, right) = figure(2, width=12, height=4.2)
+    # lines that coincide stay visible: big hollow markers under small filled ones, solid under dashed
+    styles = {"DDP": dict(color="tab:blue", marker="o", markersize=9, markerfacecolor="none", linewidth=3),
+              "by hand": dict(color="tab:green", marker="x", markersize=6, linestyle="--", linewidth=1.5),
+              "no all-reduce": dict(color="tab:red", marker="s", markersize=9, markerfacecolor="none",
+                                    linewidth=3),
+              "no sharding": dict(color="tab:orange", marker="^", markersize=5, linestyle="--", linewidth=1.5)}
+    for ax, curves, title in ((left, versus_one, "against one process with batch B"),
+                              (right, between_ranks, "between the ranks")):
+        for label, values in curves.items():
+            style = next((v for k, v in styles.items() if label.startswith(k)), {"color": "gray"})
+            shown = [max(v, FLOOR) for v in values]
+            ax.semilogy(range(len(shown)), shown, label=label, **style)
+        ax.set(xlabel="training step", title=f"largest weight difference {title}", ylim=(FLOOR / 3, 1))
+        ax.axhline(1e-12, color="gray", linestyle=":", linewidth=1)
+        ax.legend(fontsize=8, loc="center right")
+    left.set_ylabel("max |Δθ| (an exact 0 drawn at 1e-18)")
+    right.set_ylabel("max |θ_rank − θ_rank 0|")
+    left.text(0, 2e-12, "float64 tolerance 1e-12", fontsize=8, color="gray")
+    return fig
+
+
+def alpha_beta_figure(nbytes: Sequence[float], medians: Sequence[float], iqrs: Sequence[float], latency: float,
+                      bandwidth: float, world_size: int):
+    """Measured all_reduce time against message size (log-log, IQR bars) with the fitted t = α + S/β."""
+    from labkit.plot import figure
+
+    fig, ax = figure(width=7.5, height=4.3)
+    ax.errorbar(nbytes, medians, yerr=[[i / 2 for i in iqrs], [i / 2 for i in iqrs]], fmt="o", color="tab:blue",
+                capsize=3, label=f"measured: median of repeats, IQR bars ({world_size} process(es))")
+    sizes = torch.logspace(math.log10(min(nbytes)), math.log10(max(nbytes)), 100, dtype=torch.float64)
+    fitted = latency + sizes / bandwidth
+    ax.loglog(sizes, fitted, color="black", label=f"fit: t = {si(latency, 's')} + S / ({si(bandwidth, 'B/s')})")
+    ax.axhline(latency, color="gray", linestyle=":", linewidth=1.2, label="α: latency, paid by every call")
+    if math.isfinite(bandwidth):
+        ax.loglog(sizes, sizes / bandwidth, color="gray", linestyle="--", linewidth=1.2,
+                  label="S / β: the bytes' time")
+    ax.set(xlabel="message size S (bytes, log scale)", ylabel="time per all_reduce (s, log scale)",
+           title="all_reduce over gloo on loopback (measured)")
+    ax.set_ylim(min(medians) / 4, max(max(medians), float(fitted[-1])) * 3)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def overlap_figure(layers: int = 8, backward_s: float = 1.0, latency_s: float = 1.0, per_layer_s: float = 0.5,
+                   buckets: Sequence[int | None] = (None, 1, 3)):
+    """Schematic timelines of one backward pass and its all-reduces: after the pass, per layer, in buckets."""
+    from labkit.plot import figure
+
+    fig, ax = figure(width=11, height=0.9 + 1.1 * len(buckets))
+    ticks, names = [], []
+    for row, bucket in enumerate(buckets):
+        backward, messages, end = bucket_schedule(layers, backward_s, latency_s, per_layer_s, bucket)
+        y = 2.6 * (len(buckets) - 1 - row)
+        ax.broken_barh(backward, (y + 1.1, 0.8), facecolors=["tab:blue" if i % 2 else "#7fb2dc"
+                                                            for i in range(layers)])
+        ax.broken_barh(messages, (y + 0.1, 0.8), facecolors="tab:orange", edgecolors="white")
+        ax.plot([end, end], [y, y + 2.0], color="black", linewidth=2)
+        ax.text(end + 0.15, y + 1.0, f"step ends at {end:g}", va="center", fontsize=9)
+        name = ("one all-reduce after backward" if bucket is None
+                else "every layer sent alone" if bucket == 1 else f"buckets of {bucket} layers (DDP)")
+        ticks += [y + 1.5, y + 0.5]
+        names += [f"{name}: backward", "all-reduce"]
+    ax.set_yticks(ticks, names, fontsize=9)
+    ax.set_xlim(0, max(bucket_schedule(layers, backward_s, latency_s, per_layer_s, b)[2] for b in buckets) + 3)
+    ax.set_xlabel(f"time (units: one layer's backward = {backward_s:g}; a message costs {latency_s:g} "
+                  f"+ {per_layer_s:g} per layer)")
+    ax.set_title(f"schematic: {layers} layers, gradients ready last layer first; orange = all-reduce")
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def _workers_axis(ax) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([1, 4, 16, 64, 256, 1024], ["1", "4", "16", "64", "256", "1024"])
+    ax.set_xlabel("workers N (log scale)")
+
+
+def scaling_figure(ns: Sequence[int], spec_curves: dict[str, Sequence[float]],
+                   measured_curves: dict[str, Sequence[float]], batch: float):
+    """Predicted efficiency against workers: specification links (left), the link measured here (right).
+
+    Left, one color per link: solid with a GPU's compute, dashed with this machine's.
+    """
+    from labkit.plot import figure
+
+    fig, (left, right) = figure(2, width=13, height=4.6)
+    palette = ["tab:blue", "tab:purple", "tab:red", "tab:green", "tab:brown", "tab:orange"]
+    links = list(dict.fromkeys(label.split(", compute")[0] for label in spec_curves))
+    for label, values in spec_curves.items():
+        color = palette[links.index(label.split(", compute")[0]) % len(palette)]
+        style = "--" if "this machine" in label else "-"
+        left.plot(ns, values, style, color=color, marker=".", label=label)
+    for (label, values), color in zip(measured_curves.items(), palette, strict=False):
+        right.plot(ns, values, "-", color=color, marker=".", label=label)
+    for ax in (left, right):
+        _workers_axis(ax)
+        ax.axhline(0.8, color="gray", linestyle=":", linewidth=1.2)
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=8, loc="lower left")
+    left.text(ns[0], 0.82, "80%", color="gray", fontsize=8)
+    if any("this machine" in label for label in spec_curves):
+        left.text(ns[-1], 1.01, "dashed: this machine's compute, every link", ha="right", va="bottom", fontsize=8)
+    left.set_ylabel("scaling efficiency T(1) / (N·T(N))")
+    left.set_title(f"prediction: links from specifications (latency 0), batch {batch:,.0f}", fontsize=10)
+    right.set_title(f"prediction: compute and gloo link measured here, batch {batch:,.0f}", fontsize=10)
+    return fig
+
+
+def memory_figure(parameters: float, ns: Sequence[int], gpus: Sequence[tuple[str, float]]):
+    """Training-state gigabytes per GPU under each strategy, for each n, against GPU memory (specifications)."""
+    from labkit.plot import figure
+
+    fig, ax = figure(width=11, height=4.4)
+    width = 0.8 / len(ns)
+    for j, n in enumerate(ns):
+        values = [bytes_per_gpu(parameters, n, s) / 1e9 for s in STRATEGIES]
+        bars = ax.bar([i + (j - (len(ns) - 1) / 2) * width for i in range(len(STRATEGIES))], values, width,
+                      label=f"{n} GPUs", color=["tab:blue", "tab:cyan", "tab:olive"][j % 3])
+        ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
+    by_memory: dict[float, list[str]] = {}
+    for name, gib in gpus:
+        by_memory.setdefault(gib, []).append(name.replace("NVIDIA ", ""))
+    for (gib, names), style in zip(sorted(by_memory.items(), reverse=True), ["--", ":", "-."], strict=False):
+        ax.axhline(gib * 2**30 / 1e9, color="black", linestyle=style, linewidth=1.2,
+                   label=f"{', '.join(names)}: {gib:g} GiB = {gib * 2**30 / 1e9:.0f} GB (specification)")
+    ax.set_xticks(range(len(STRATEGIES)), [s.split(":")[0] for s in STRATEGIES.values()], fontsize=9)
+    ax.set_ylabel("GB per GPU (weights, gradients, Adam)")
+    ax.set_title(f"a {count_words(parameters)}-parameter model, mixed-precision Adam (16 bytes per parameter)")
+    ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def scaling_explorer_figure(n: int, parameters: float, batch: float, link_gbps: float, flops_per_s: float,
+                            latency_s: float):
+    """Stacked compute and communication time for n/4 … 4n workers (left); efficiency for 1 … 1024 (right)."""
+    from labkit.plot import figure
+
+    link = link_gbps * 1e9
+    fig, (left, right) = figure(2, width=12, height=4.3)
+    around = [m for m in (n // 4, n // 2, n, 2 * n, 4 * n) if m >= 1 and m * 4 >= n]
+    parts = [step_seconds(m, parameters, batch, flops_per_s, link, latency_s) for m in around]
+    scale, unit = _time_unit(max(c + m for c, m in parts))
+    xs = list(range(len(around)))
+    left.bar(xs, [c / scale for c, _ in parts], color="tab:blue", label="compute")
+    left.bar(xs, [m / scale for _, m in parts], bottom=[c / scale for c, _ in parts], color="tab:orange",
+             label="communication (ring all-reduce)")
+    top = max(c + m for c, m in parts) / scale
+    for x, (c, m) in zip(xs, parts, strict=True):
+        left.text(x, (c + m) / scale + 0.02 * top, f"{_percent(m / (c + m))} comm.", ha="center", fontsize=8)
+    chosen = around.index(n)
+    left.set_xticks(xs, [f"{m:,}" + (" (chosen)" if m == n else "") for m in around])
+    left.set(xlabel="workers", ylabel=f"predicted step time ({unit})", title="one step: compute + communication")
+    left.set_ylim(0, top * 1.25)
+    left.patches[chosen].set_edgecolor("black")
+    left.patches[len(around) + chosen].set_edgecolor("black")
+    left.legend(fontsize=8, loc="upper right")
+    ns = [2**k for k in range(11)]
+    eff = [scaling_efficiency(m, parameters, batch, flops_per_s, link, latency_s) for m in ns]
+    right.plot(ns, eff, marker=".", color="tab:blue")
+    right.plot([n], [scaling_efficiency(n, parameters, batch, flops_per_s, link, latency_s)], "o",
+               color="tab:red", markersize=9, label=f"chosen: {n:,} worker(s)")
+    right.axhline(0.8, color="gray", linestyle=":", linewidth=1.2, label="80%")
+    _workers_axis(right)
+    right.set(ylabel="scaling efficiency", ylim=(0, 1.05), title="prediction: efficiency, 1 … 1024 workers")
+    right.legend(fontsize=8, loc="best")
+    return fig
+
+
+def _time_unit(seconds: float) -> tuple[float, str]:
+    for scale, unit in ((3.156e7, "years"), (86400.0, "days"), (3600.0, "h"), (60.0, "min"), (1.0, "s"),
+                        (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return scale, unit
+    return 1e-9, "ns"
+
+
+def _percent(share: float) -> str:
+    """0.2234 → '22%', 0.0123 → '1.2%', 1e-9 → '< 0.001%'."""
+    p = 100 * share
+    return f"{p:.0f}%" if p >= 10 else f"{p:.2g}%" if p >= 1e-3 else "< 0.001%"
+
+
+# ---- explorer ----------------------------------------------------------------------------------
+
+WORKER_CHOICES = [2**k for k in range(11)]
+BATCH_CHOICES = [2**k for k in range(4, 23)]
+
+
+def scaling_explorer(computes: dict[str, float], latency_s: float, *, workers: int = 8, parameters: float = 1e9,
+                     batch: int = 2**20, link_gbps: float = 31.5, compute: str | None = None) -> None:
+    """Sliders for workers, model size, batch and link bandwidth, a compute menu: the predicted step and efficiency.
+
+    ``computes`` maps a name ('this machine (measured)', an H100's specification...) to FLOP/s per worker.
+    """
+    compute = compute or next(iter(computes))
+
+    def render(workers: int, parameters: float, batch: int, link_gbps: float, compute: str):
+        flops = computes[compute]
+        text = scaling_text(workers, parameters, batch, link_gbps, flops, latency_s, compute)
+        return text, scaling_explorer_figure(workers, parameters, batch, link_gbps, flops, latency_s)
+
+    explorer(
+        lambda w: [
+            [("workers", w.SelectionSlider(options=WORKER_CHOICES, value=workers, description="workers",
+                                           continuous_update=False)),
+             ("parameters", w.FloatLogSlider(value=parameters, base=10, min=4, max=11, step=0.25,
+                                             description="parameters", continuous_update=False,
+                                             readout_format=".2g"))],
+            [("batch", w.SelectionSlider(options=BATCH_CHOICES, value=batch, description="batch",
+                                         continuous_update=False)),
+             ("link_gbps", w.FloatLogSlider(value=link_gbps, base=10, min=0, max=3, step=0.05,
+                                            description="link GB/s", continuous_update=False,
+                                            readout_format=".3g"))],
+            [("compute", w.Dropdown(options=list(computes), value=compute, description="compute"))],
+        ],
+        render,
+        workers=workers, parameters=parameters, batch=batch, link_gbps=link_gbps, compute=compute,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

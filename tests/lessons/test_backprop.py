@@ -1,0 +1,338 @@
+"""Lesson 05's module: the Value engine, layer and network gradients, gradient flow, costs, figures and explorer."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+import torch
+
+from labkit.errors import ParameterError
+from labkit.lessons import backprop as bp
+
+# ---- the Value engine
+
+
+def _every_op(a, b, c):
+    return (a * b - c).sigmoid() * (b.exp() + c.relu()) + (a * c).tanh() * 2.0 + 1.5 * a
+
+
+@pytest.mark.parametrize("point", [(0.4, -1.3, 0.9), (-2.0, 0.5, -0.1), (1.1, 1.2, 3.0)])
+def test_value_gradients_match_torch_and_finite_differences(point) -> None:
+    values = [bp.Value(v) for v in point]
+    out = _every_op(*values)
+    out.backward()
+    t = torch.tensor(point, dtype=torch.float64, requires_grad=True)
+    ref = _every_op(*t)
+    ref.backward()
+    assert out.data == pytest.approx(ref.item(), abs=1e-12)
+    assert [v.grad for v in values] == pytest.approx(t.grad.tolist(), abs=1e-12)
+    fd = bp.numerical_gradient(lambda u: _every_op(*u), t.detach())
+    assert [v.grad for v in values] == pytest.approx(fd.tolist(), abs=1e-7)
+
+
+def test_a_value_used_twice_collects_both_gradients() -> None:
+    a, b = bp.Value(0.5), bp.Value(-1.5)
+    (a * b + a.exp()).backward()
+    assert a.grad == pytest.approx(-1.5 + math.exp(0.5))
+    x = bp.Value(3.0)
+    (x * x).backward()
+    assert x.grad == 6.0
+
+
+def test_relu_gradient_is_zero_where_off() -> None:
+    for start, want in [(-1.0, 0.0), (2.0, 1.0), (0.0, 0.0)]:
+        v = bp.Value(start)
+        v.relu().backward()
+        assert v.grad == want
+
+
+def test_topological_order_puts_parents_first() -> None:
+    a, b = bp.Value(1.0), bp.Value(2.0)
+    c = a * b
+    d = c + a
+    e = d.tanh()
+    order = bp.topological_order(e)
+    where = {id(v): i for i, v in enumerate(order)}
+    assert len(order) == 5 and order[-1] is e
+    for v in order:
+        assert all(where[id(p)] < where[id(v)] for p in v._parents)
+
+
+def test_neuron_works_on_values_and_tensors() -> None:
+    args = (1.5, -2.0, 0.5, 1.2, 2.0)
+    assert bp.neuron(*map(bp.Value, args)).data == pytest.approx(bp.neuron(*map(torch.tensor, args)).item())
+
+
+def test_numerical_gradient_leaves_x_alone_and_covers_every_element() -> None:
+    x = torch.tensor([[0.3, -0.2], [1.0, 0.5]], dtype=torch.float64)
+    before = x.clone()
+    g = bp.numerical_gradient(lambda u: (u**3).sum(), x)
+    assert torch.equal(x, before)
+    assert torch.allclose(g, 3 * x**2, atol=1e-8)
+
+
+# ---- layers and the two-layer network
+
+
+@pytest.mark.parametrize("name", bp.ACTIVATIONS)
+def test_activation_derivative_matches_autograd(name: str) -> None:
+    z = torch.linspace(-4, 4, 81, dtype=torch.float64, requires_grad=True)
+    (auto,) = torch.autograd.grad(bp.activate(name, z).sum(), z)
+    assert torch.allclose(bp.activation_grad(name, z.detach()), auto)
+    module = bp.activation_module(name)
+    assert torch.allclose(module(z.detach()), bp.activate(name, z.detach()))
+
+
+def test_unknown_activation_is_one_line() -> None:
+    with pytest.raises(ParameterError, match="activation = 'swish' is not allowed: must be one of") as err:
+        bp.activate("swish", torch.zeros(1))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("n", "d_in", "d_out"), [(5, 3, 4), (1, 7, 2), (4, 4, 4)])
+def test_linear_backward_matches_autograd(n: int, d_in: int, d_out: int) -> None:
+    g = torch.Generator().manual_seed(n * 100 + d_in * 10 + d_out)
+    X, W, b, dZ = (torch.randn(*s, generator=g, dtype=torch.float64) for s in [(n, d_in), (d_out, d_in), (d_out,),
+                                                                                 (n, d_out)])
+    leaves = [t.clone().requires_grad_() for t in (X, W, b)]
+    (leaves[0] @ leaves[1].T + leaves[2]).backward(dZ)
+    for mine, leaf in zip(bp.linear_backward(X, W, dZ), leaves, strict=True):
+        assert mine.shape == leaf.shape
+        assert torch.allclose(mine, leaf.grad, atol=1e-12)
+
+
+def test_linear_backward_passes_gradcheck() -> None:
+    class HandLinear(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, X, W, b):
+            ctx.save_for_backward(X, W)
+            return X @ W.T + b
+
+        @staticmethod
+        def backward(ctx, dZ):
+            return bp.linear_backward(*ctx.saved_tensors, dZ)
+
+    g = torch.Generator().manual_seed(0)
+    inputs = tuple(torch.randn(*s, generator=g, dtype=torch.float64).requires_grad_() for s in [(4, 3), (5, 3), (5,)])
+    assert torch.autograd.gradcheck(HandLinear.apply, inputs)
+
+
+def _network(activation: str, seed: int = 0):
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), bp.activation_module(activation), torch.nn.Linear(2, 1)).double()
+    params = {k: p.detach().clone() for k, p in zip(["W1", "b1", "W2", "b2"], net.parameters(), strict=True)}
+    return net, params
+
+
+@pytest.mark.parametrize("activation", bp.ACTIVATIONS)
+def test_two_layer_grads_match_autograd(activation: str) -> None:
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(6, 2, generator=g, dtype=torch.float64)
+    Y = torch.randn(6, 1, generator=g, dtype=torch.float64)
+    net, params = _network(activation, seed=2)
+    loss = torch.nn.MSELoss()(net(X), Y)
+    loss.backward()
+    mine, grads = bp.two_layer_grads(params, X, Y, activation)
+    assert mine == pytest.approx(loss.item(), abs=1e-12)
+    for name, p in zip(["W1", "b1", "W2", "b2"], net.parameters(), strict=True):
+        assert grads[name].shape == p.shape
+        assert torch.allclose(grads[name], p.grad, atol=1e-10)
+
+
+@pytest.mark.parametrize("activation", bp.ACTIVATIONS)
+def test_train_step_matches_sgd_step_for_step(activation: str) -> None:
+    X = torch.tensor([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]], dtype=torch.float64)
+    Y = torch.tensor([[2.0], [2.5], [4.5]], dtype=torch.float64)
+    net, params = _network(activation)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    for _ in range(10):
+        opt.zero_grad()
+        loss = torch.nn.MSELoss()(net(X), Y)
+        loss.backward()
+        opt.step()
+        params, mine = bp.train_step(params, X, Y, 0.05, activation)
+        assert mine == pytest.approx(loss.item(), abs=1e-12)
+        for name, p in zip(["W1", "b1", "W2", "b2"], net.parameters(), strict=True):
+            assert torch.allclose(params[name], p.detach(), atol=1e-12)
+
+
+# ---- gradient flow
+
+
+def test_init_std_is_xavier_or_he() -> None:
+    assert bp.init_std("relu", 50) == pytest.approx(math.sqrt(2 / 50))
+    assert bp.init_std("tanh", 50) == pytest.approx(math.sqrt(1 / 50))
+    assert bp.init_std("sigmoid", 50, gain=2.0) == pytest.approx(2 * math.sqrt(1 / 50))
+
+
+def test_he_keeps_the_scale_of_a_relu_stack_and_other_scales_compound() -> None:
+    def second_moment(gain: float) -> float:
+        """E[z²] after 10 ReLU layers of width 256 from inputs with E[x²] = 1 (He: 2 at every layer)."""
+        g = torch.Generator().manual_seed(0)
+        a = torch.randn(1024, 256, generator=g, dtype=torch.float64)
+        for _ in range(10):
+            z = a @ (torch.randn(256, 256, generator=g, dtype=torch.float64) * bp.init_std("relu", 256, gain)).T
+            a = torch.relu(z)
+        return (z**2).mean().item()
+
+    assert 0.5 < second_moment(1.0) < 8  # Var(z) = n·(2/n)·Var(z)/2: kept, up to finite-width wander
+    assert second_moment(2.0) > 1e5 and second_moment(0.5) < 1e-5  # ×g² per layer: 4¹⁰ and 4⁻¹⁰
+
+
+def test_sigmoid_gradients_vanish_where_relu_and_tanh_flow() -> None:
+    ratio = {}
+    for name in bp.ACTIVATIONS:
+        norms = bp.deep_gradient_norms(name, 20)
+        assert len(norms) == 20
+        ratio[name] = norms[0] / norms[-1]
+    assert ratio["sigmoid"] < 1e-6
+    assert 0.1 < ratio["relu"] < 10 and 0.1 < ratio["tanh"] < 10
+    assert [bp.ratio_words(ratio[n]) for n in ("sigmoid", "relu")] == ["vanishes", "flows"]
+    assert bp.ratio_words(1e3) == "explodes"
+
+
+def test_init_scale_explodes_or_vanishes_and_layer_norm_removes_it() -> None:
+    def total(**options) -> float:
+        return math.sqrt(sum(n**2 for n in bp.deep_gradient_norms("relu", 20, **options)))
+
+    assert total(gain=2.0) > 1e8 and total(gain=0.5) < 1e-4
+    for gain in (0.5, 2.0):
+        assert 0.1 < total(gain=gain, layer_norm=True) < 100
+    with pytest.raises(ParameterError, match="depth = 0"):
+        bp.deep_gradients("relu", 0)
+
+
+def test_a_large_learning_rate_kills_relus_for_good() -> None:
+    calm, wild = bp.dead_relu_run(0.05), bp.dead_relu_run(0.5)
+    assert calm["dead"] == 0
+    assert wild["dead"] > 20 and wild["dead_grad_max"] == 0.0
+    leaky = bp.dead_relu_run(0.5, leaky=True)
+    assert leaky["dead"] == 0 or leaky["dead_grad_max"] > 0  # leaky units below 0 still get a gradient
+    assert bp.dead_relu_run(0.5, clip=1.0)["dead"] < wild["dead"]
+
+
+# ---- cost
+
+
+def test_linear_flops_match_torch_flop_counter() -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    layer = torch.nn.Linear(24, 40)
+    x = torch.randn(16, 24, requires_grad=True)
+    want = bp.linear_flops(16, 24, 40)
+    with FlopCounterMode(display=False) as counter:
+        z = layer(x)
+    assert counter.get_total_flops() == want["forward"]
+    with FlopCounterMode(display=False) as counter:
+        z.backward(torch.ones_like(z))
+    assert counter.get_total_flops() == want["dX"] + want["dW"] == 2 * want["forward"]
+    assert want["db"] == 16 * 40
+
+
+@pytest.mark.parametrize("activation", bp.ACTIVATIONS)
+def test_saved_bytes_is_one_activation_per_block_plus_the_input(activation: str) -> None:
+    for depth, batch, width in [(3, 8, 16), (6, 5, 32)]:
+        blocks = bp.mlp_blocks(depth, width, activation)
+        params = [p for block in blocks for p in block.parameters()]
+        x = torch.randn(batch, width)
+        _, nbytes = bp.saved_bytes(lambda blocks=blocks, x=x: bp.run_blocks(blocks, x), params)
+        assert nbytes == (depth + 1) * batch * width * 4
+
+
+def test_checkpointing_keeps_segment_inputs_and_the_same_gradients() -> None:
+    depth, width, batch = 8, 16, 4
+    blocks = bp.mlp_blocks(depth, width, "relu")
+    params = [p for block in blocks for p in block.parameters()]
+    x = torch.randn(batch, width)
+    one = batch * width * 4
+    plain, _ = bp.saved_bytes(lambda: bp.run_blocks(blocks, x), params)
+    plain.sum().backward()
+    want = [p.grad.clone() for p in params]
+    for k in (1, 2, 3, 8):
+        for p in params:
+            p.grad = None
+        out, nbytes = bp.saved_bytes(lambda k=k: bp.run_blocks(blocks, x, segment=k), params)
+        assert nbytes == math.ceil(depth / k) * one
+        assert torch.allclose(out, plain)
+        out.sum().backward()
+        assert all(torch.allclose(p.grad, w, atol=1e-6) for p, w in zip(params, want, strict=True))
+
+
+def test_alternating_ratio_times_both_in_rounds() -> None:
+    ratio, slow, fast = bp.alternating_ratio(lambda: sum(range(2000)), lambda: None, min_run_time=0.03, rounds=3,
+                                             labels=("sum", "nothing"))
+    assert len(slow) == len(fast) == 3 and slow[0].label == "sum" and fast[0].label == "nothing"
+    assert ratio == sorted(a.median / b.median for a, b in zip(slow, fast, strict=True))[1]
+
+
+# ---- figures and the explorer
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_graph_figure_shows_every_value(agg) -> None:
+    a, b = bp.Value(0.5, label="a"), bp.Value(-1.5, label="b")
+    f = a * b + a.exp()
+    f.backward()
+    fig = bp.graph_figure(f, "title")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sum("value" in t and "grad" in t for t in texts) == 5  # a, b, a·b, exp(a), f
+    assert {"*", "exp", "+"} <= set(texts)
+    layout = bp._graph_layout(f)
+    spots = list(layout.values())
+    assert len(set(spots)) == len(spots), "two boxes in the same place"
+
+
+def test_gradient_flow_and_memory_figures_draw(agg) -> None:
+    per_layer = {name: bp.deep_gradient_norms(name, 4) for name in bp.ACTIVATIONS}
+    ratios = {name: [1.0, 0.5, 0.1] for name in bp.ACTIVATIONS}
+    fig = bp.gradient_flow_figure(per_layer, [2, 3, 4], ratios)
+    assert len(fig.axes[0].get_lines()) == 3 and fig.axes[0].get_yscale() == "log"
+    fig = bp.memory_figure([2, 4], {8: [100, 200], 32: [400, 800]}, {0: 800, 2: 300}, {0: 800, 2: 500})
+    assert len(fig.axes[0].get_lines()) == 2 and len(fig.axes[1].patches) == 2
+
+
+def test_explorer_network_matches_torch() -> None:
+    for activation in bp.ACTIVATIONS:
+        net = bp.explorer_network(0.7, -1.2, 0.3, activation)
+        x = torch.tensor([0.7, bp.EXPLORER_X2], dtype=torch.float64)
+        W1 = torch.tensor(bp.EXPLORER_W1, dtype=torch.float64)
+        W1[0, 0] = -1.2
+        W1.requires_grad_()
+        h = bp.activate(activation, W1 @ x + torch.tensor(bp.EXPLORER_B1, dtype=torch.float64))
+        loss = 0.5 * (torch.tensor(bp.EXPLORER_W2, dtype=torch.float64) @ h - 0.3) ** 2
+        loss.backward()
+        assert net["loss"].data == pytest.approx(loss.item(), abs=1e-12)
+        mine = torch.tensor([[v.grad for v in row] for row in net["W1"]], dtype=torch.float64)
+        assert torch.allclose(mine, W1.grad, atol=1e-12)
+
+
+def test_explorer_render_changes_text_and_figure_for_every_control(agg) -> None:
+    start = {"x1": 1.0, "w": 0.5, "target": 1.0, "activation": "tanh"}
+    text0, fig0 = bp.explorer_render(**start)
+    png0 = _png(fig0)
+    for name, value in [("x1", -2.0), ("w", 2.5), ("target", -1.0), ("activation", "sigmoid"), ("activation", "relu")]:
+        text, fig = bp.explorer_render(**{**start, name: value})
+        assert text != text0, f"moving {name} did not change the text"
+        assert _png(fig) != png0, f"moving {name} did not change the figure"
+    assert "sigmoid" in bp.explorer_render(**{**start, "activation": "sigmoid"})[0]
+
+
+def test_explorer_texts_name_dead_relus_and_a_zero_loss() -> None:
+    assert "2 of 3 hidden ReLUs off" in bp.explorer_render(-2.0, 2.5, -1.0, "relu")[0]
+    net = bp.explorer_network(1.0, 0.5, 0.0, "tanh")
+    exact = net["yhat"].data
+    assert "no gradient at all" in bp.explorer_text(bp.explorer_network(1.0, 0.5, exact, "tanh"))
+
+
+def test_headless_explorer_prints_its_text(agg, capsys) -> None:
+    assert bp.backprop_explorer(1.0, 0.5, 1.0, "sigmoid") is None
+    assert "sigmoid, x1 = 1.00" in capsys.readouterr().out
+    with pytest.raises(ParameterError, match="activation"):
+        bp.backprop_explorer(activation="gelu")
