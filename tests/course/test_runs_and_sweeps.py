@@ -43,8 +43,9 @@ def _digest(folder: Path) -> str:
 
 def test_inspect_params_reads_types_defaults_and_help() -> None:
     params = inspect_params("00")
-    assert list(params) == ["seed", "device", "n", "result_path"]
+    assert list(params) == ["seed", "device", "n", "model_billions", "result_path"]
     assert (params["n"].type, params["n"].default) == ("int", "4096")
+    assert (params["model_billions"].type, params["model_billions"].default) == ("float", "7.0")
     assert params["seed"].help == "random seed, for reproducible numbers"
     assert params["device"].type == "str"
 
