@@ -409,3 +409,96 @@ def prediction_figure(ns: Sequence[int], cpu_seconds: Sequence[float], cpu_fit: 
     ax.set_title("when is a GPU worth it? measured CPU against predicted GPUs")
     _legend_outside(ax)
     return fig
+
+
+# ---- explorer: is this matmul worth moving to that GPU? ------------------------------------------
+
+EXPLORER_NS = [2**k for k in range(4, 15)]  # n = 16 … 16,384
+CpuSweep = tuple[Sequence[int], Sequence[float]]  # the CPU sweep: (sizes, median seconds)
+
+
+def gpu_parts(n: int, spec: dict, *, launch_s: float = 1e-5, copies: bool = True) -> dict[str, float]:
+    """PREDICTED seconds of one float32 n×n matmul on ``spec``'s GPU, by part: launch, work (the roofline), copies."""
+    moved = 3 * BYTES_FLOAT32 * n * n
+    total = predicted_seconds(bench.matmul_flops(n), moved, spec, launch_s=launch_s,
+                              copy_bytes=moved if copies else 0.0)
+    copy_s = moved / (spec["host_link"]["gbps_per_direction"] * 1e9) if copies else 0.0
+    return {"launch": launch_s, "work": total - launch_s - copy_s, "copies": copy_s, "total": total}
+
+
+def worth_text(n: int, spec: dict, cpu_fit: tuple[float, float], measured: CpuSweep, *,
+               launch_us: float = 10.0, copies: bool = True) -> str:
+    """One paragraph: the CPU's fitted time, the GPU's predicted time by part, the verdict and the break-even size."""
+    launch_s = launch_us * 1e-6
+    cpu = model_time(n, *cpu_fit)
+    gpu = gpu_parts(n, spec, launch_s=launch_s, copies=copies)
+    inside = min(measured[0]) <= n <= max(measured[0])
+    cpu_how = "fitted to this CPU's sweep" if inside else "this CPU's fitted model, extrapolated beyond the sweep"
+    ratio = cpu / gpu["total"]
+    verdict = (f"the GPU is predicted {ratio:,.1f}× faster" if ratio > 1
+               else f"the CPU is predicted {1 / ratio:,.1f}× faster: keep it on the CPU")
+    even = break_even_n(cpu_fit, spec, launch_s=launch_s, copies=copies)
+    start = "on the host, copied in and out" if copies else "already on the GPU"
+    even_text = f"break-even at n = {even:,}" if even else "no break-even up to n = 65,536"
+    return (f"n = {n:,}, data {start}: CPU {bench.format_seconds(cpu)} ({cpu_how}); "
+            f"{short_name(spec)} {bench.format_seconds(gpu['total'])} (prediction: launch "
+            f"{bench.format_seconds(gpu['launch'])} + work {bench.format_seconds(gpu['work'])}"
+            f"{' + copies ' + bench.format_seconds(gpu['copies']) if copies else ''}); {verdict}; {even_text}")
+
+
+def worth_figure(n: int, spec: dict, cpu_fit: tuple[float, float], measured: CpuSweep, *,
+                 launch_us: float = 10.0, copies: bool = True):
+    """Time against n: the CPU (measured, and its fitted model), the GPU's prediction, the chosen n, the break-even."""
+    launch_s = launch_us * 1e-6
+    ns = EXPLORER_NS
+    fig, ax = figure(width=9, height=4.2)
+    ax.plot(ns, [model_time(m, *cpu_fit) for m in ns], "-", color="black", label="CPU: fitted model")
+    ax.plot(*measured, "o", color="black", label="CPU: measured here")
+    gpu = [gpu_parts(m, spec, launch_s=launch_s, copies=copies)["total"] for m in ns]
+    ax.plot(ns, gpu, "--", color="tab:green",
+            label=f"{short_name(spec)}: predicted{', with copies' if copies else ', data on the GPU'}")
+    ax.axvline(n, color="tab:blue", linewidth=1)
+    ax.annotate(f"n = {n:,}", (n, 1), xycoords=("data", "axes fraction"), xytext=(4, -12),
+                textcoords="offset points", color="tab:blue", fontsize=9)
+    even = break_even_n(cpu_fit, spec, launch_s=launch_s, copies=copies)
+    if even:
+        ax.plot([even], [model_time(even, *cpu_fit)], "*", color="tab:red", markersize=12,
+                label=f"break-even, n = {even:,}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("n (float32 matmul of n × n matrices)")
+    ax.set_ylabel("seconds per matmul (log scale)")
+    ax.set_title(f"this CPU (measured, fitted) against {short_name(spec)} (predicted from its sheet), "
+                 f"launch {launch_us:.3g} µs", fontsize=10)
+    _legend_outside(ax)
+    return fig
+
+
+def worth_explorer(specs: dict[str, dict], cpu_fit: tuple[float, float], measured: CpuSweep, *,
+                   n: int = 1024, launch_us: float = 10.0, copies: bool = True) -> None:
+    """Controls for n, the GPU, where the data starts and the launch overhead; the verdict and the curves follow.
+
+    The launch slider spans 0.1 µs to 10 ms (log scale); a ``launch_us`` outside starts at the nearer end.
+    """
+    from labkit.explorer import explorer
+
+    if n not in EXPLORER_NS:
+        raise ParameterError(f"n = {n!r} is not allowed for the explorer: one of {EXPLORER_NS}")
+    first = next(iter(specs))
+    launch_us = min(max(launch_us, 0.1), 1e4)
+
+    def render(n: int, gpu: str, copies: bool, launch_us: float):
+        return (worth_text(n, specs[gpu], cpu_fit, measured, launch_us=launch_us, copies=copies),
+                worth_figure(n, specs[gpu], cpu_fit, measured, launch_us=launch_us, copies=copies))
+
+    explorer(
+        lambda w: [
+            [("n", w.SelectionSlider(options=EXPLORER_NS, value=n, description="n", continuous_update=False)),
+             ("gpu", w.Dropdown(options=list(specs), value=first, description="GPU"))],
+            [("copies", w.Dropdown(options=[("on the host (copied)", True), ("already on the GPU", False)],
+                                   value=copies, description="data")),
+             ("launch_us", w.FloatLogSlider(value=launch_us, base=10, min=-1, max=4, step=0.1,
+                                            description="launch µs", continuous_update=False))],
+        ],
+        render, n=n, gpu=first, copies=copies, launch_us=launch_us,
+    )

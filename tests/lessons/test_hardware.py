@@ -158,3 +158,51 @@ def test_every_gpu_sheet_predicts_a_finite_break_even() -> None:
     for spec in specifications("gpu"):
         n = hw.break_even_n((2e-6, 190.0), spec)
         assert n is not None and math.isfinite(n), spec["name"]
+
+
+# ---- the explorer: is this matmul worth moving to that GPU? --------------------------------------
+
+CPU_FIT = (2e-6, 190.0)
+MEASURED = (NS, _times(*CPU_FIT))
+
+
+def test_gpu_parts_add_up_to_the_prediction(t4) -> None:
+    for copies in (True, False):
+        parts = hw.gpu_parts(2048, t4, launch_s=3e-5, copies=copies)
+        moved = 12 * 2048 * 2048
+        assert parts["total"] == hw.predicted_seconds(bench.matmul_flops(2048), moved, t4, launch_s=3e-5,
+                                                      copy_bytes=moved if copies else 0.0)
+        assert parts["launch"] + parts["work"] + parts["copies"] == pytest.approx(parts["total"])
+        assert parts["work"] == pytest.approx(bench.matmul_flops(2048) / (t4["peak_tflops"]["float32"] * 1e12))
+        assert (parts["copies"] > 0) is copies
+
+
+def test_worth_text_verdict_follows_the_break_even(t4) -> None:
+    even = hw.break_even_n(CPU_FIT, t4, copies=True)
+    small = hw.worth_text(16, t4, CPU_FIT, MEASURED)
+    assert "keep it on the CPU" in small and f"break-even at n = {even:,}" in small
+    assert "extrapolated" in small  # 16 lies outside the measured 64…1024
+    big = hw.worth_text(1024, t4, CPU_FIT, MEASURED)
+    ratio = hw.model_time(1024, *CPU_FIT) / hw.gpu_parts(1024, t4)["total"]
+    assert f"the GPU is predicted {ratio:,.1f}× faster" in big and "fitted to this CPU's sweep" in big
+    assert "copies" not in hw.worth_text(1024, t4, CPU_FIT, MEASURED, copies=False).split("prediction:")[1]
+    slow = hw.worth_text(1024, t4, CPU_FIT, MEASURED, launch_us=1e6)  # a one-second launch pays from n ≈ 4,600
+    assert "keep it on the CPU" in slow and f"n = {hw.break_even_n(CPU_FIT, t4, launch_s=1.0, copies=True):,}" in slow
+    fast_cpu = (1e-7, 1e6)  # a CPU of a million GFLOP/s: no T4 ever catches it
+    assert "no break-even up to n = 65,536" in hw.worth_text(1024, t4, fast_cpu, MEASURED)
+
+
+def test_worth_figure_draws_the_cpu_measurements_and_marks_the_break_even(t4, agg) -> None:
+    fig = hw.worth_figure(256, t4, CPU_FIT, MEASURED)
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["CPU: measured here"].get_xdata()) == NS
+    assert list(lines["CPU: measured here"].get_ydata()) == MEASURED[1]
+    even = hw.break_even_n(CPU_FIT, t4, copies=True)
+    assert list(lines[f"break-even, n = {even:,}"].get_xdata()) == [even]
+    assert any(label.startswith("T4: predicted, with copies") for label in lines)
+
+
+def test_worth_explorer_refuses_a_size_off_its_slider(t4) -> None:
+    with pytest.raises(ParameterError, match=r"n = 1000 is not allowed for the explorer: one of \[16, 32"):
+        hw.worth_explorer({"NVIDIA T4": t4}, CPU_FIT, MEASURED, n=1000)
