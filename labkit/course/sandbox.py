@@ -123,16 +123,18 @@ class Sandbox:
             elif os.path.isdir(top):
                 args.extend(["--ro-bind", top, top])
             made.add(top)
+        args.extend(["--proc", "/proc", "--dev", "/dev"])
+        size = str(self.limits.scratch_mb * 2**20)
+        # bwrap mounts in order, and a later mount hides what an earlier one put below it: the empty
+        # /tmp comes first, so a Python environment or workbook that lives under /tmp stays visible.
+        args.extend(["--perms", "1777", "--size", size, "--tmpfs", "/tmp"])
+        made.add("/tmp")
         for path in self.readable:
             if any(str(path).startswith(top + "/") or str(path) == top for top in SYSTEM):
                 continue  # already visible, read-only, with the system
             parents(path)
             args.extend(["--ro-bind", str(path), str(path)])
             made.add(str(path))
-        args.extend(["--proc", "/proc", "--dev", "/dev"])
-        size = str(self.limits.scratch_mb * 2**20)
-        args.extend(["--perms", "1777", "--size", size, "--tmpfs", "/tmp"])
-        made.add("/tmp")
         parents(self.sockets)
         args.extend(["--bind", str(self.sockets), str(self.sockets)])
         parents(Path(SCRATCH))

@@ -162,3 +162,27 @@ def test_the_lessons_libraries_import_quietly_inside(tmp_path) -> None:
     done = subprocess.run(box.command([sys.executable, "-c", code]), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "1797", done.stderr
     assert done.stderr == "", f"stderr inside the sandbox: {done.stderr}"
+
+
+def test_what_it_may_read_stays_readable_when_it_lives_under_tmp(tmp_path) -> None:
+    """A workbook cloned under /tmp (its .venv, labkit and data/ there) must not vanish under the sandbox's own
+    empty /tmp; the sandbox's /tmp stays writable and the grader's other files under /tmp stay absent."""
+    import subprocess
+    import sys
+
+    assert str(tmp_path).startswith("/tmp/"), f"pytest's tmp_path {tmp_path} is not under /tmp"
+    shared = tmp_path / "workbook" / "data"
+    shared.mkdir(parents=True)
+    (shared / "numbers.txt").write_text("42\n")
+    secret = tmp_path / "grades.csv"
+    secret.write_text("alice,7\n")
+    box = Sandbox(tmp_path / "sockets", readable=[*Sandbox(tmp_path / "probe").readable, shared])
+    box.prepare()
+    scratch = f"/tmp/labkit-sandbox-{uuid.uuid4().hex}.txt"
+    code = (f"import pathlib; print(pathlib.Path({str(shared / 'numbers.txt')!r}).read_text().strip()); "
+            f"print(pathlib.Path({str(secret)!r}).exists()); "
+            f"pathlib.Path({scratch!r}).write_text('ok'); print('wrote /tmp')")
+    done = subprocess.run(box.command([sys.executable, "-c", code]), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["42", "False", "wrote", "/tmp"], done.stdout
+    assert not Path(scratch).exists(), "the sandbox's /tmp is its own: nothing reaches the host's"
