@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -193,13 +194,27 @@ def grade_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
 
 
 def write_csv(rows: Sequence[Row], path: Path) -> Path:
-    """The per-student, per-item table."""
+    """The per-student, per-item table, replacing ``path`` whole (see ``_replace``)."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=[fl.name for fl in fields(Row)])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    return _replace(path, text.getvalue())
+
+
+def _replace(path: Path, text: str) -> Path:
+    """Write ``text`` beside ``path``, then rename it over ``path``: a reader, or a grader killed
+    mid-write, sees the old file or the new one, never a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=[fl.name for fl in fields(Row)])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(asdict(row))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -311,7 +326,7 @@ def _grade_all(submissions: list[tuple[str, Path]], known: list[Path], out: Path
     def save() -> None:
         rows = [r for block in rows_of if block for r in block]
         write_csv(rows, out / CSV_NAME)
-        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+        _replace(manifest_path, json.dumps(manifest, indent=1) + "\n")
 
     def done(j: int, result: dict[str, Any]) -> None:
         i, digest, payload = todo[j]

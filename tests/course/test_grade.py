@@ -178,3 +178,24 @@ def test_unreadable_submissions_get_a_reason(graded, student) -> None:
     rows = graded["rows"][student].values()
     assert all(r["status"] == "unreadable" and float(r["score"]) == 0 for r in rows)
     assert all("notebook" in r["reason"] for r in rows)
+
+
+def test_the_grade_table_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch) -> None:
+    # The table is rewritten after every submission; a grader stopped mid-write must not lose it.
+    table = tmp_path / "grades.csv"
+    first = [grade.Row("ann", "ps1", "ex1", 1.0, 1.0, "passed", "", "ann/ps1.ipynb")]
+    grade.write_csv(first, table)
+    before = table.read_bytes()
+
+    def killed(src, dst):
+        raise KeyboardInterrupt("stopped while writing")
+
+    monkeypatch.setattr(grade.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        grade.write_csv([*first, grade.Row("bob", "ps1", "ex1", 0.0, 1.0, "failed", "x", "bob/ps1.ipynb")], table)
+    assert table.read_bytes() == before, "a stopped write changed the table"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grades.csv"], "a stopped write left a partial file"
+    monkeypatch.undo()
+    grade.write_csv([*first, grade.Row("bob", "ps1", "ex1", 0.0, 1.0, "failed", "x", "bob/ps1.ipynb")], table)
+    with open(table, newline="") as f:
+        assert [r["student"] for r in csv.DictReader(f)] == ["ann", "bob"]
