@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
@@ -18,6 +19,7 @@ from helpers.grading import sandbox_flags
 from helpers.paths import ROOT
 
 pytestmark = pytest.mark.notebook
+EVIDENCE = ROOT / "build" / "grading-failures"  # what a grader that hung was doing
 
 
 def _class(folder: Path, students: dict[str, nbformat.NotebookNode]) -> Path:
@@ -27,10 +29,49 @@ def _class(folder: Path, students: dict[str, nbformat.NotebookNode]) -> Path:
     return folder
 
 
+# The grader starts as a terminal starts a command in the foreground: with Ctrl-C at its default. A suite
+# started in the background (`make test &`, nohup) ignores SIGINT, and a child inherits that through exec.
+AS_IN_A_TERMINAL = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                    "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 def _grade(args: list[str], **kwargs) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "labkit", "grade", *args, *sandbox_flags()], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")  # SIGABRT prints every thread's stack
+    cmd = [sys.executable, "-c", AS_IN_A_TERMINAL, sys.executable, "-m", "labkit", "grade", *args, *sandbox_flags()]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+
+
+def _keep_evidence(proc: subprocess.Popen, name: str) -> Path:
+    """For a grader that hangs: the process tree and every thread's stack (faulthandler, on SIGABRT); then
+    the grader and everything it started are killed, its jobs (their own sessions) too."""
+    where = EVIDENCE / name
+    where.mkdir(parents=True, exist_ok=True)
+    tree = subprocess.run(["ps", "-eo", "pid,ppid,pgid,sid,stat,etime,args", "--forest"], capture_output=True,
+                          text=True, timeout=30)
+    signals = [line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if line.startswith("Sig")]
+    (where / "processes.txt").write_text(tree.stdout + tree.stderr + "\nthe grader's signal masks (hex):\n"
+                                         + "\n".join(signals) + "\n")
+    parent_of = dict(tuple(map(int, line.split()[:2])) for line in tree.stdout.splitlines()[1:])
+    started = [pid for pid in parent_of if pid != proc.pid and _descends(pid, proc.pid, parent_of)]
+    proc.send_signal(signal.SIGABRT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    (where / "grader-stderr.txt").write_text(err)
+    (where / "grader-stdout.txt").write_text(out)
+    for pid in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return where
+
+
+def _descends(pid: int, ancestor: int, parent_of: dict[int, int]) -> bool:
+    while pid in parent_of and pid != ancestor:
+        pid = parent_of[pid]
+    return pid == ancestor and pid != 0
 
 
 def _rows(out: Path) -> list[dict]:
@@ -60,13 +101,16 @@ def test_ctrl_c_keeps_the_finished_rows(tmp_path) -> None:
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        raise AssertionError("grading did not stop within 60 s of Ctrl-C") from None
-    assert proc.returncode == 130, err
-    assert "interrupted: the submissions graded so far are in" in err
-    students = {r["student"] for r in _rows(out)}
-    assert students == {"a_fast"}, students
-    assert sum(float(r["score"]) for r in _rows(out)) == 2.5
+        where = _keep_evidence(proc, "ctrl_c")
+        raise AssertionError(f"grading did not stop within 60 s of Ctrl-C; its threads' stacks, its stderr and "
+                             f"the process tree are in {where}") from None
+    rows = _rows(out)
+    graded = [(r["student"], r["score"], r["status"]) for r in rows]
+    seen = f"exit code {proc.returncode}; rows {graded}; stderr:\n{err}"
+    assert proc.returncode == 130, seen
+    assert "interrupted: the submissions graded so far are in" in err, seen
+    assert {r["student"] for r in rows} == {"a_fast"}, seen
+    assert sum(float(r["score"]) for r in rows) == 2.5, seen
 
 
 def test_a_rerun_grades_only_what_changed_and_counts_in_a_progress_bar(tmp_path) -> None:
