@@ -1,6 +1,6 @@
 """The ``labkit`` command line: parses arguments, calls the course stages, prints; it decides nothing itself.
 
-``python -m labkit doctor | execute | assign | grade | run | sweep | params``. A user error
+``python -m labkit.course doctor | execute | assign | grade | run | sweep | params``. A user error
 (``LabkitError``) is printed as one line and exits with status 2; anything else is a bug and keeps
 its traceback.
 """
@@ -175,7 +175,7 @@ def _scheduler_option(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``labkit`` command and its sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m labkit", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m labkit.course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("doctor", help="print an environment report to paste into a question")
@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point for ``python -m labkit`` and the ``labkit`` script."""
+    """Entry point for ``python -m labkit.course`` and the ``labkit`` script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     for i, token in enumerate(argv[:-2]):
         # argparse reads a value such as "-1,16" as an option; a leading space keeps it a value.

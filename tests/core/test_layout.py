@@ -21,8 +21,7 @@ def module_name(path: Path) -> str:
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-CORE = sorted(m for m in MODULES if m.count(".") == 1 and m not in ("labkit.__main__",) and not
-              m.startswith(("labkit.lessons", "labkit.course")))
+CORE = sorted(m for m in MODULES if m.count(".") == 1 and not m.startswith(("labkit.lessons", "labkit.course")))
 LESSONS = sorted(m for m in MODULES if m.startswith("labkit.lessons."))
 COURSE = sorted(m for m in MODULES if m.startswith("labkit.course"))
 

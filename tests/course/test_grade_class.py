@@ -37,7 +37,8 @@ AS_IN_A_TERMINAL = ("import os, signal, sys; signal.signal(signal.SIGINT, signal
 
 def _grade(args: list[str], **kwargs) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")  # SIGABRT prints every thread's stack
-    cmd = [sys.executable, "-c", AS_IN_A_TERMINAL, sys.executable, "-m", "labkit", "grade", *args, *sandbox_flags()]
+    grader = [sys.executable, "-m", "labkit.course", "grade", *args, *sandbox_flags()]
+    cmd = [sys.executable, "-c", AS_IN_A_TERMINAL, *grader]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kwargs)
 

@@ -1,8 +1,0 @@
-"""``python -m labkit``: the course command line (``labkit.course.cli``)."""
-
-import sys
-
-from labkit.course.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())
