@@ -1,5 +1,9 @@
 """Correct timing (warm-up, synchronize, repeats, median, spread) with the FLOP/byte arithmetic of throughput.
 
+``measure`` times one workload; ``compare`` (and ``compare_many``) is the one way the workbook
+says that one workload is faster than another: interleaved rounds, a ratio with its spread, and
+one rule (``verdict``) that says faster, slower or cannot tell.
+
 ``measure`` follows PyTorch's benchmark recipe and is built on ``torch.utils.benchmark.Timer``:
 the timer clock waits for the device (CUDA, MPS) at the start and end of each block of calls,
 so queued GPU work is counted; a warm-up runs first; blocks repeat until ``min_run_time``
@@ -9,8 +13,9 @@ seconds have been spent; the result is the median time per call and the interqua
 from __future__ import annotations
 
 import math
+import statistics
 import timeit
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -84,6 +89,45 @@ def _synced_clock(device: torch.device) -> Callable[[], float]:
     return clock
 
 
+def _timer(fn: Callable[[], Any], device: torch.device, threads: int, label: str):
+    from torch.utils.benchmark import Timer
+
+    return Timer(stmt="fn()", globals={"fn": fn}, timer=_synced_clock(device), num_threads=threads, label=label)
+
+
+def _warm_up(fn: Callable[[], Any], device: torch.device, threads: int, calls: int) -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        for _ in range(calls):  # first calls pay for lazy init, allocation and caches
+            fn()
+        synchronize(device)
+    finally:
+        torch.set_num_threads(before)
+
+
+def block_size(fn: Callable[[], Any], target_s: float, *, device: str | torch.device = "cpu",
+               threads: int | None = None, warmup: int = 3) -> int:
+    """How many calls to ``fn()`` take about ``target_s`` seconds (at least one): one block's length.
+
+    The per-call time is read from a probe block of at least a millisecond (powers of ten of calls),
+    long against the clock's own cost of a microsecond or so; the block is then that time's share
+    of ``target_s``, so that a block is long enough to time and short enough to repeat often.
+    """
+    device = torch.device(device)
+    threads = torch.get_num_threads() if threads is None else int(threads)
+    if target_s <= 0 or threads < 1 or warmup < 0:
+        raise ParameterError(f"need target_s > 0, threads >= 1 and warmup >= 0; got {target_s}, {threads}, {warmup}")
+    _warm_up(fn, device, threads, warmup)
+    timer = _timer(fn, device, threads, "block size")
+    probe = 1
+    while True:
+        per_call = timer.timeit(probe).times[0]
+        if per_call * probe >= min(1e-3, target_s) or probe >= 10**8:
+            return max(1, round(target_s / per_call))
+        probe *= 10
+
+
 def measure(
     fn: Callable[[], Any],
     *,
@@ -96,43 +140,37 @@ def measure(
     warmup: int = 3,
     min_run_time: float = 0.2,
     min_blocks: int = 5,
+    number: int | None = None,
 ) -> Measurement:
     """Time ``fn()`` on ``device``: warm up, then blocks of calls for ``min_run_time`` s; median and IQR per call.
 
     At least ``min_blocks`` blocks are timed, so the spread (IQR) is measured even for slow calls.
+    ``number`` fixes the calls per block (``block_size`` finds one); by default torch's
+    ``blocked_autorange`` chooses it, which makes each block at least about 10 ms long.
     """
     from torch.utils.benchmark import Measurement as TorchMeasurement
-    from torch.utils.benchmark import Timer
 
     device = torch.device(device)
     threads = torch.get_num_threads() if threads is None else int(threads)
-    if warmup < 0 or min_run_time <= 0 or threads < 1 or min_blocks < 1:
+    if warmup < 0 or min_run_time <= 0 or threads < 1 or min_blocks < 1 or (number is not None and number < 1):
         raise ParameterError(
-            "need warmup >= 0, min_run_time > 0, threads >= 1 and min_blocks >= 1; "
-            f"got {warmup}, {min_run_time}, {threads}, {min_blocks}"
+            "need warmup >= 0, min_run_time > 0, threads >= 1, min_blocks >= 1 and number >= 1; "
+            f"got {warmup}, {min_run_time}, {threads}, {min_blocks}, {number}"
         )
-    timer = Timer(
-        stmt="fn()",
-        globals={"fn": fn},
-        timer=_synced_clock(device),
-        num_threads=threads,
-        label=label or getattr(fn, "__name__", "fn"),
-    )
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(threads)
-        for _ in range(warmup):  # first calls pay for lazy init, allocation and caches
-            fn()
-        synchronize(device)
-    finally:
-        torch.set_num_threads(before)
-    result = timer.blocked_autorange(min_run_time=min_run_time)
-    number = result.number_per_run
-    blocks = [result]
-    while sum(len(b.times) for b in blocks) < min_blocks:
-        blocks.append(timer.timeit(number))
-    if len(blocks) > 1:
-        result = TorchMeasurement.merge(blocks)[0]
+    timer = _timer(fn, device, threads, label or getattr(fn, "__name__", "fn"))
+    _warm_up(fn, device, threads, warmup)
+    if number is None:
+        result = timer.blocked_autorange(min_run_time=min_run_time)
+        number = result.number_per_run
+        blocks = [result]
+        while sum(len(b.times) for b in blocks) < min_blocks:
+            blocks.append(timer.timeit(number))
+    else:
+        blocks, spent = [], 0.0
+        while len(blocks) < min_blocks or spent < min_run_time:
+            blocks.append(timer.timeit(number))
+            spent += blocks[-1].times[0] * number
+    result = TorchMeasurement.merge(blocks)[0] if len(blocks) > 1 else blocks[0]
     return Measurement(
         label=label or getattr(fn, "__name__", "fn"),
         device=str(device),
@@ -190,22 +228,172 @@ def speedup(t_slow: Sequence[float], t_fast: Sequence[float]) -> list[float]:
     return [a / b for a, b in zip(t_slow, t_fast, strict=True)]
 
 
-def crossover(ns: Sequence[int], t_a: Sequence[float], t_b: Sequence[float],
-              spread_a: Sequence[float] | None = None, spread_b: Sequence[float] | None = None) -> int | None:
-    """Smallest n from which B is faster than A at that size and every larger one; None if never.
+# ---- A against B: the one way to compare two timings -------------------------------------------
 
-    With the measured spreads (IQRs), B counts as faster only where the two timings' middle halves
-    do not overlap: ``t_b + spread_b/2 < t_a - spread_a/2``. A difference inside the noise is no
-    crossover.
+TOLERANCE = 0.02  # a round must see more than a 2 % difference to count as a vote for faster or slower
+VERDICTS = ("faster", "slower", "cannot tell")
+
+
+def verdict(ratios: Sequence[float], tolerance: float = TOLERANCE) -> str:
+    """The one rule that reads the rounds of a comparison: 'faster', 'slower' or 'cannot tell'.
+
+    'faster' when every round timed B faster than A by more than ``tolerance``; 'slower' when
+    every round timed it slower by more than that; else 'cannot tell'. ``ratios`` are T_A / T_B,
+    one per round (above 1: B was faster in that round). A single ratio with tolerance 0 is the
+    naive reading of two medians, which the lessons show beside the rule.
     """
-    zero = [0.0] * len(ns)
-    rows = sorted(zip(ns, t_a, t_b, spread_a or zero, spread_b or zero, strict=True))
+    if not ratios:
+        raise ParameterError("need at least one ratio T_A / T_B to say faster, slower or cannot tell")
+    if tolerance < 0:
+        raise ParameterError(f"tolerance = {tolerance!r} is not allowed: must be >= 0")
+    if min(ratios) > 1 + tolerance:
+        return "faster"
+    if max(ratios) < 1 / (1 + tolerance):
+        return "slower"
+    return "cannot tell"
+
+
+def pooled(runs: Sequence[Measurement], label: str | None = None) -> Measurement:
+    """One Measurement from several of the same workload: every block's time, their median and IQR."""
+    if not runs:
+        raise ParameterError("need at least one Measurement to pool")
+    times = [t for m in runs for t in m.times]
+    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
+    first = runs[0]
+    return Measurement(label=first.label if label is None else label, device=first.device,
+                       median=statistics.median(times), iqr=q[2] - q[0], times=times, number=first.number,
+                       threads=first.threads, dtype=first.dtype, flops=first.flops, nbytes=first.nbytes,
+                       versions=first.versions)
+
+
+@dataclass
+class Comparison:
+    """B against A, timed in alternating rounds: each round's ratio T_A / T_B, and the verdict of the one rule."""
+
+    a: Measurement  # all of A's blocks, pooled over the rounds
+    b: Measurement
+    ratios: list[float]  # T_A / T_B of each round: above 1, B was faster in that round
+    tolerance: float = TOLERANCE
+
+    @property
+    def ratio(self) -> float:
+        """The median over the rounds of T_A / T_B: how many times as fast as A B is (below 1: slower)."""
+        return statistics.median(self.ratios)
+
+    @property
+    def low(self) -> float:
+        """The smallest round's T_A / T_B."""
+        return min(self.ratios)
+
+    @property
+    def high(self) -> float:
+        """The largest round's T_A / T_B."""
+        return max(self.ratios)
+
+    @property
+    def verdict(self) -> str:
+        """'faster', 'slower' or 'cannot tell': is B faster than A, by ``verdict``'s rule."""
+        return verdict(self.ratios, self.tolerance)
+
+    def short(self) -> str:
+        """B's verdict in a few words: '1.72× faster in every round', '1.30× slower ...' or 'no difference ...'."""
+        if self.verdict == "faster":
+            return f"{self.ratio:.2f}× faster in every round"
+        if self.verdict == "slower":
+            return f"{1 / self.ratio:.2f}× slower in every round"
+        return f"no difference the rounds can tell ({self.low:.2f}× to {self.high:.2f}× as fast)"
+
+    def words(self, a: str | None = None, b: str | None = None) -> str:
+        """'B is 1.72× faster than A (all 5 rounds: 1.70× to 1.74×)', or slower, or 'cannot tell ...'."""
+        a, b = a or self.a.label, b or self.b.label
+        rounds = len(self.ratios)
+        if self.verdict == "faster":
+            return (f"{b} is {self.ratio:.2f}× faster than {a} "
+                    f"(all {rounds} rounds: {self.low:.2f}× to {self.high:.2f}×)")
+        if self.verdict == "slower":
+            return (f"{b} is {1 / self.ratio:.2f}× slower than {a} "
+                    f"(all {rounds} rounds: {1 / self.high:.2f}× to {1 / self.low:.2f}×)")
+        return (f"cannot tell {b} from {a}: {b} ran {self.ratio:.2f}× as fast, but the {rounds} rounds "
+                f"ranged from {self.low:.2f}× to {self.high:.2f}× (a verdict needs every round beyond "
+                f"{self.tolerance:.0%} on one side)")
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the two medians and IQRs, every round's ratio, the median ratio and the verdict."""
+        return {"a": self.a.label, "b": self.b.label, "a_median_s": self.a.median, "a_iqr_s": self.a.iqr,
+                "b_median_s": self.b.median, "b_iqr_s": self.b.iqr, "ratios": list(self.ratios),
+                "ratio": self.ratio, "tolerance": self.tolerance, "verdict": self.verdict}
+
+
+def compare_many(
+    fns: Mapping[str, Callable[[], Any]],
+    *,
+    baseline: str | None = None,
+    rounds: int = 5,
+    min_run_time: float = 0.2,
+    warmup: int = 3,
+    min_blocks: int = 3,
+    tolerance: float = TOLERANCE,
+    per_fn: Mapping[str, Mapping[str, Any]] | None = None,
+    **options: Any,
+) -> dict[str, Comparison]:
+    """Time every function in alternating rounds; compare each with ``baseline`` (default: the first).
+
+    Each round times every function once with ``measure`` (``min_run_time / rounds`` seconds and at
+    least ``min_blocks`` blocks each), in turn, forwards in even rounds and backwards in odd ones, so
+    drifting load and the order of the calls land on every side alike. Each function's block length
+    (``block_size``) is found once, after ``warmup`` calls, and kept for every round; each round
+    warms up with one call. ``options`` (device, threads, dtype, flops, nbytes) go to ``measure``
+    for every function; ``per_fn[name]`` overrides them for one.
+    """
+    names = list(fns)
+    baseline = names[0] if baseline is None else baseline
+    if len(names) < 2 or baseline not in fns:
+        raise ParameterError(f"need at least two functions and a baseline among them; got {names} and {baseline!r}")
+    if not isinstance(rounds, int) or rounds < 1 or min_run_time <= 0:
+        raise ParameterError(f"need rounds >= 1 and min_run_time > 0; got {rounds!r} and {min_run_time!r}")
+    unknown = sorted(set(per_fn or {}) - set(names))
+    if unknown:
+        raise ParameterError(f"per_fn names {unknown}, which are not among the functions {names}")
+    settings = {name: {**options, **(per_fn or {}).get(name, {})} for name in names}
+    per_round = min_run_time / rounds
+    # one block length per function, fixed for every round: long enough to time, short enough to repeat
+    number = {name: block_size(fns[name], max(1e-3, per_round / min_blocks), warmup=warmup,
+                               **{k: v for k, v in settings[name].items() if k in ("device", "threads")})
+              for name in names}
+    runs: dict[str, list[Measurement]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else reversed(names):
+            runs[name].append(measure(fns[name], label=name, warmup=1, min_run_time=per_round, min_blocks=min_blocks,
+                                      number=number[name], **settings[name]))
+    base = pooled(runs[baseline])
+    return {name: Comparison(a=base, b=pooled(runs[name]), tolerance=tolerance,
+                             ratios=[a.median / b.median for a, b in zip(runs[baseline], runs[name], strict=True)])
+            for name in names if name != baseline}
+
+
+def compare(a: Callable[[], Any], b: Callable[[], Any], *, labels: tuple[str, str] = ("A", "B"),
+            **options: Any) -> Comparison:
+    """Is ``b`` faster than ``a``? Both timed in alternating rounds (see ``compare_many`` for the options)."""
+    if len(labels) != 2 or labels[0] == labels[1]:
+        raise ParameterError(f"labels = {labels!r} is not allowed: need two different names")
+    return compare_many({labels[0]: a, labels[1]: b}, **options)[labels[1]]
+
+
+def crossover(ns: Sequence[float], verdicts: Sequence[Comparison | str]) -> float | None:
+    """Smallest n from which B is faster than A, by the one rule, at that size and every larger one; None if never.
+
+    ``verdicts[i]`` is the Comparison of B against A at ``ns[i]`` (or its verdict). A size where the
+    rule cannot tell ends the run as a loss does: a difference inside the noise is no crossover.
+    """
+    words = [v.verdict if isinstance(v, Comparison) else v for v in verdicts]
+    bad = sorted({w for w in words if w not in VERDICTS})
+    if bad:
+        raise ParameterError(f"verdicts {bad} are not allowed: must be one of {', '.join(VERDICTS)}")
     found = None
-    for n, a, b, sa, sb in reversed(rows):
-        if b + sb / 2 < a - sa / 2:
-            found = n
-        else:
+    for n, word in sorted(zip(ns, words, strict=True), reverse=True):
+        if word != "faster":
             break
+        found = n
     return found
 
 

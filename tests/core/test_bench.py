@@ -10,6 +10,7 @@ import torch
 
 from labkit import bench
 from labkit.device import synchronize
+from labkit.errors import ParameterError
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; none is visible to torch")
 
@@ -100,17 +101,108 @@ def test_matmul_flops_match_a_counted_loop() -> None:
     assert bench.matmul_flops(n, m, k) == ops
 
 
-def test_speedup_and_crossover() -> None:
+def test_speedup() -> None:
+    assert bench.speedup([1.0, 2.0, 8.0, 60.0], [5.0, 4.0, 2.0, 3.0]) == [0.2, 0.5, 4.0, 20.0]
+
+
+def test_the_one_rule_needs_every_round_beyond_the_tolerance() -> None:
+    assert bench.verdict([1.5, 1.3, 1.03]) == "faster"
+    assert bench.verdict([1.5, 1.3, 1.01]) == "cannot tell", "one round within 2 %"
+    assert bench.verdict([1.5, 0.9, 1.6]) == "cannot tell", "the rounds disagree"
+    assert bench.verdict([0.5, 0.9, 0.97]) == "slower"
+    assert bench.verdict([0.5, 0.9, 0.99]) == "cannot tell"
+    assert bench.verdict([1.01], tolerance=0.0) == "faster", "no tolerance: the naive reading of two medians"
+    assert bench.verdict([1.0], tolerance=0.0) == "cannot tell"
+    with pytest.raises(ParameterError, match="at least one ratio"):
+        bench.verdict([])
+    with pytest.raises(ParameterError, match="tolerance = -0.1"):
+        bench.verdict([1.0], tolerance=-0.1)
+
+
+def _comparison(*ratios: float) -> bench.Comparison:
+    a = bench.Measurement(label="A", device="cpu", median=1.0, iqr=0.0, times=[1.0], number=1, threads=1)
+    b = bench.Measurement(label="B", device="cpu", median=1.0 / ratios[len(ratios) // 2], iqr=0.0, times=[1.0],
+                          number=1, threads=1)
+    return bench.Comparison(a, b, list(ratios))
+
+
+def test_a_comparison_speaks_its_verdict() -> None:
+    faster = _comparison(1.6, 1.7, 1.8)
+    assert faster.ratio == 1.7 and (faster.low, faster.high) == (1.6, 1.8) and faster.verdict == "faster"
+    assert faster.words() == "B is 1.70× faster than A (all 3 rounds: 1.60× to 1.80×)"
+    assert faster.short() == "1.70× faster in every round"
+    slower = _comparison(0.5, 0.4, 0.45)
+    assert slower.words("old", "new") == "new is 2.22× slower than old (all 3 rounds: 2.00× to 2.50×)"
+    unsure = _comparison(0.97, 1.05, 1.01)
+    assert unsure.verdict == "cannot tell" and unsure.words().startswith("cannot tell B from A")
+    assert unsure.short() == "no difference the rounds can tell (0.97× to 1.05× as fast)"
+    d = faster.as_dict()
+    assert d["verdict"] == "faster" and d["ratios"] == [1.6, 1.7, 1.8] and d["tolerance"] == bench.TOLERANCE
+    json.dumps(d)
+
+
+def test_compare_alternates_the_rounds_and_finds_the_faster_side() -> None:
+    order = []
+
+    def spin(n: int, name: str):
+        def run() -> None:
+            order.append(name)
+            total = 0
+            for i in range(n):
+                total += i
+        return run
+
+    c = bench.compare(spin(30_000, "slow"), spin(3_000, "fast"), labels=("slow", "fast"), rounds=4,
+                      min_run_time=0.08, warmup=1, threads=1)
+    # ten times the work: every round sees it, even on a busy 2-core machine
+    assert c.verdict == "faster" and len(c.ratios) == 4 and c.low > 3, c.ratios
+    assert c.a.label == "slow" and c.b.label == "fast" and len(c.a.times) >= 4 * 3
+    turns = [name for k, name in enumerate(order) if k == 0 or order[k - 1] != name]
+    # the block-size probes (A, B), then rounds A B, B A, A B, B A: seven turns; plain A B A B would make ten
+    assert turns == ["slow", "fast"] * 3 + ["slow"], turns
+    same = bench.compare(spin(3_000, "x"), spin(3_000, "y"), labels=("x", "y"), rounds=5, min_run_time=0.05,
+                         tolerance=0.5, threads=1)
+    assert same.verdict == "cannot tell", same.ratios  # the same work never differs by 50 % in every round
+
+
+def test_compare_many_against_one_baseline_with_options_per_function() -> None:
+    seen = {}
+
+    def record(name: str):
+        return lambda: seen.setdefault(name, torch.get_num_threads())
+
+    out = bench.compare_many({"base": record("base"), "b": record("b"), "c": record("c")}, rounds=2,
+                             min_run_time=0.01, per_fn={"c": {"threads": 1}}, threads=2)
+    assert list(out) == ["b", "c"] and all(c.a.label == "base" for c in out.values())
+    assert out["b"].a is out["c"].a, "one pooled baseline, timed in the same rounds"
+    assert seen == {"base": 2, "b": 2, "c": 1}
+    for bad, match in (({"fns": {"only": record("x")}}, "at least two"),
+                       ({"fns": {"a": record("a"), "b": record("b")}, "baseline": "z"}, "baseline"),
+                       ({"fns": {"a": record("a"), "b": record("b")}, "rounds": 0}, "rounds"),
+                       ({"fns": {"a": record("a"), "b": record("b")}, "per_fn": {"q": {}}}, "per_fn names")):
+        with pytest.raises(ParameterError, match=match):
+            bench.compare_many(**bad)
+    with pytest.raises(ParameterError, match="labels"):
+        bench.compare(record("a"), record("b"), labels=("same", "same"))
+
+
+def test_crossover_is_where_every_larger_size_is_faster_by_the_rule() -> None:
     ns = [64, 128, 256, 512]
-    cpu = [1.0, 2.0, 8.0, 60.0]
-    gpu = [5.0, 4.0, 2.0, 3.0]
-    assert bench.speedup(cpu, gpu) == [0.2, 0.5, 4.0, 20.0]
-    assert bench.crossover(ns, cpu, gpu) == 256
-    assert bench.crossover(ns, cpu, [100.0] * 4) is None
-    assert bench.crossover(ns, cpu, [0.1] * 4) == 64
-    # a win at one size followed by a loss does not count as a crossover
-    assert bench.crossover(ns, cpu, [0.1, 9.0, 9.0, 9.0]) == 512
-    assert bench.crossover(list(reversed(ns)), list(reversed(cpu)), list(reversed(gpu))) == 256
+    assert bench.crossover(ns, ["slower", "cannot tell", "faster", "faster"]) == 256
+    assert bench.crossover(ns, ["faster"] * 4) == 64
+    assert bench.crossover(ns, ["faster", "faster", "faster", "cannot tell"]) is None, "the largest size decides"
+    assert bench.crossover(ns, ["faster", "slower", "faster", "faster"]) == 256, "a win then a loss is no crossover"
+    assert bench.crossover(ns[::-1], ["faster", "faster", "cannot tell", "slower"]) == 256, "sizes in any order"
+    assert bench.crossover(ns[:2], [_comparison(0.5, 0.6, 0.7), _comparison(2.0, 2.1, 2.2)]) == 128
+    with pytest.raises(ParameterError, match="verdicts \\['quicker'\\]"):
+        bench.crossover(ns[:1], ["quicker"])
+
+
+def test_pooled_keeps_every_block() -> None:
+    runs = [bench.Measurement(label="x", device="cpu", median=m, iqr=0.0, times=[m, m], number=3, threads=1)
+            for m in (1.0, 2.0, 3.0)]
+    p = bench.pooled(runs)
+    assert p.times == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0] and p.median == 2.0 and p.iqr == pytest.approx(2.0 - 1.0 + 0.5)
 
 
 def test_roofline() -> None:
@@ -125,14 +217,6 @@ def test_format_seconds() -> None:
     assert bench.format_seconds(5e-10) == "0.5 ns"
 
 
-def test_a_crossover_inside_the_noise_is_no_crossover() -> None:
-    ns = [16, 32, 64]
-    slow, fast = [1.0, 1.0, 1.0], [0.98, 0.5, 0.4]
-    assert bench.crossover(ns, slow, fast) == 16, "without spreads a 2 % win counts"
-    assert bench.crossover(ns, slow, fast, [0.05] * 3, [0.05] * 3) == 32, "a 2 % win inside 5 % spreads does not"
-    assert bench.crossover(ns, slow, fast, [0.05] * 3, [1.5] * 3) is None
-
-
 def test_measure_synchronizes_a_cuda_device_around_every_block(monkeypatch) -> None:
     import labkit.bench as b
 
@@ -143,3 +227,15 @@ def test_measure_synchronizes_a_cuda_device_around_every_block(monkeypatch) -> N
     assert calls and set(calls) == {torch.device("cuda:0")}
     assert len(calls) >= 1 + 2 * len(m.times), "after the warm-up, then before and after every block"
     assert m.device == "cuda:0" and m.versions["gpu"] == "Fake GPU"
+
+
+def test_block_size_fills_the_target_and_measure_keeps_it() -> None:
+    assert bench.block_size(lambda: time.sleep(0.02), 0.005) == 1, "one call already longer than the target"
+    n = bench.block_size(lambda: time.sleep(0.002), 0.02, warmup=0)
+    assert 5 <= n <= 10, n  # about 20 ms of 2 ms sleeps (a sleep is never shorter, sometimes longer)
+    m = bench.measure(lambda: time.sleep(0.002), number=3, min_run_time=0.03, min_blocks=2, warmup=0)
+    assert m.number == 3 and len(m.times) >= 2 and sum(m.times) * 3 >= 0.03, (m.number, m.times)
+    with pytest.raises(ParameterError, match="target_s > 0"):
+        bench.block_size(lambda: None, 0)
+    with pytest.raises(ParameterError, match="number >= 1"):
+        bench.measure(lambda: None, number=0)
