@@ -26,6 +26,7 @@ from typing import Any
 
 from labkit.errors import CourseError, DataNotFoundError
 from labkit.paths import DATA_ENV_VAR, data_dir
+from labkit.processes import start_group, wait_group
 
 JOBS = {
     "grade": "labkit.course.grade:grade_job",
@@ -60,20 +61,6 @@ def threads_per_run(workers: int, cores: int | None = None) -> int:
 # ---- one job in a fresh process -----------------------------------------------------------------
 
 
-def _kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM the job's process group (the job shuts its kernel down), then SIGKILL what is left."""
-    for sig, wait_s in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def _files(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8", errors="replace")
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -99,24 +86,11 @@ def run_job(kind: str, payload: dict[str, Any], *, timeout: float, threads: int 
         spec = folder / "job.json"
         spec.write_text(json.dumps({"kind": kind, "payload": payload, "out": str(folder / "out"),
                                     "result": str(folder / "result.json")}))
-        proc = subprocess.Popen([sys.executable, "-m", "labkit.course.executor", str(spec)], env=kernel_env(threads),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
-        failure = ""
-        stderr = ""
-        while True:
-            try:
-                _, stderr = proc.communicate(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                if cancelled():
-                    failure = "cancelled"
-                elif time.perf_counter() - start > timeout:
-                    failure = "timeout"
-                if failure:
-                    _kill_group(proc)
-                    stderr = proc.stderr.read() if proc.stderr else ""
-                    break
+        proc = start_group([sys.executable, "-m", "labkit.course.executor", str(spec)], env=kernel_env(threads),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # its own process group, killed at the limit or on a cancel: the job, its kernel and anything they started
+        failure, _, stderr = wait_group(proc, timeout_s=timeout - (time.perf_counter() - start), cancelled=cancelled,
+                                        grace=5.0)  # SIGTERM first: the job shuts its kernel down
         result_file = folder / "result.json"
         if not failure and proc.returncode == 0 and result_file.is_file():
             result = json.loads(result_file.read_text())

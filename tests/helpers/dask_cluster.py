@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from labkit import processes
 
 START_TIMEOUT = 90  # seconds for the scheduler to write its address and the workers to join it
 
@@ -24,8 +24,8 @@ class Cluster:
 
     def _start(self, module: str, *args: str, log: str) -> subprocess.Popen:
         out = open(self.folder / log, "w")  # noqa: SIM115 - written by the process until stop()
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=self.folder)
+        proc = processes.start_group([sys.executable, "-m", module, *args], stdout=out, stderr=subprocess.STDOUT,
+                                     cwd=self.folder)
         self.procs.append(proc)
         return proc
 
@@ -79,15 +79,5 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop every process of the cluster (their process groups), politely and then not."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for proc in self.procs:
-                if proc.poll() is None:
-                    try:
-                        os.killpg(proc.pid, sig)
-                    except ProcessLookupError:
-                        pass
-            for proc in self.procs:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    pass
+        for proc in self.procs:
+            processes.kill_group(proc, grace=15)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import requests
 
 from helpers.paths import ROOT
+from labkit import processes
 from labkit._env import HEADLESS_VARS
 
 CONFIG = "etc/jupyter_server_config.py"
@@ -114,9 +114,8 @@ class LabServer:
         """Start the server and wait until its API answers (or fail with the end of its log)."""
         self.runtime.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "w")  # noqa: SIM115  (the server writes to it until stop())
-        self.proc = subprocess.Popen(
-            self.command(), cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.proc = processes.start_group(self.command(), cwd=ROOT, env=self.env(), stdout=log,
+                                          stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -163,11 +162,4 @@ class LabServer:
             self.proc.wait(timeout=30)
         except (requests.RequestException, subprocess.TimeoutExpired, KeyError):
             pass
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if self.proc.poll() is not None:
-                break
-            try:
-                os.killpg(self.proc.pid, sig)  # our own session: the server and the kernels it started
-                self.proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
+        processes.kill_group(self.proc, grace=15)  # our own session: the server and the kernels it started

@@ -1,0 +1,351 @@
+"""The life of worker processes: started in one process group, on loopback ports, stopped at their limits.
+
+Two users, one mechanism. ``labkit.course`` runs each job (a graded submission, a lesson run) in
+a fresh process; lesson 08 launches ``torch.distributed`` workers. Either way:
+
+- a child starts in a **process group of its own** (``start_group``), so that it and everything
+  it starts can be stopped as one (``kill_group``: SIGTERM, a grace period, then SIGKILL for what
+  is left);
+- every wait has a **limit** (``wait_group``): at the limit, on a cancel, on Ctrl-C and after a
+  normal end the group is killed, so nothing outlives its launch;
+- anything that listens does so on **127.0.0.1**, on a port the system picks unless told
+  otherwise (``listen``).
+
+The distributed launch (``launch``) is ``python -m labkit.processes FOLDER``: a launcher that
+listens on 127.0.0.1 and starts the workers with ``torch.multiprocessing``. Each worker joins the
+group through the launcher's store, runs its *tasks* and writes each rank's results into FOLDER.
+A task is a function ``(rank, world_size, data, cfg) -> dict`` named ``"module:function"`` or
+``"path/to/file.py:function"``; the lessons keep their own tasks. torch's TCPStore listens on every
+interface unless it is handed a socket, so the launcher hands it one bound to 127.0.0.1. Nothing
+here imports torch at import time: the course tools use this module without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import errno
+import importlib
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import LabkitError, ParameterError
+
+HOST = "127.0.0.1"  # loopback only: nothing a launch starts is reachable from another machine
+
+
+class LaunchError(LabkitError, RuntimeError):
+    """A launch of worker processes that failed, hung or could not start; the message says which, in one line."""
+
+
+# ---- one process group -------------------------------------------------------------------------
+
+
+def start_group(cmd: Sequence[str], **popen: Any) -> subprocess.Popen:
+    """Start ``cmd`` as the leader of a new session and process group (``subprocess.Popen`` options pass through)."""
+    return subprocess.Popen(list(cmd), start_new_session=True, **popen)
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
+    """SIGTERM ``proc``'s whole process group, wait up to ``grace`` s for it, then SIGKILL whatever is left.
+
+    The SIGKILL always follows: a leader that ends on SIGTERM may leave children that ignored it.
+    Safe to call twice, and after the leader has ended.
+    """
+    for sig, wait_s in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return  # no process of the group is left
+        try:
+            proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def wait_group(proc: subprocess.Popen, *, timeout_s: float, cancelled: Callable[[], bool] = lambda: False,
+               poll_s: float = 0.2, grace: float = 2.0) -> tuple[str, str | None, str | None]:
+    """Wait for ``proc`` (a group leader) at most ``timeout_s`` s; returns (failure, stdout, stderr).
+
+    failure is '' when it ended by itself, 'timeout' or 'cancelled' when its group was killed. Its
+    pipes, if any, are drained while it runs, so a chatty child cannot block on a full pipe. The
+    group is killed in every case (a normal end too: children left behind go with it), and on an
+    exception such as Ctrl-C before that exception goes on.
+    """
+    start = time.monotonic()
+    failure = ""
+    try:
+        while True:
+            try:
+                out, err = proc.communicate(timeout=poll_s)
+                break
+            except subprocess.TimeoutExpired:
+                if proc.poll() is not None:  # it ended, but something it started still holds its pipes open
+                    kill_group(proc, grace)
+                    out, err = _drain(proc)
+                    break
+                if cancelled():
+                    failure = "cancelled"
+                elif time.monotonic() - start > timeout_s:
+                    failure = "timeout"
+                if failure:
+                    kill_group(proc, grace)
+                    out, err = _drain(proc)
+                    break
+    finally:
+        kill_group(proc, grace)
+    return failure, out, err
+
+
+def _drain(proc: subprocess.Popen) -> tuple[str | None, str | None]:
+    """What a killed process had written, without waiting forever on a pipe a runaway child still holds."""
+    try:
+        return proc.communicate(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe:
+                pipe.close()
+        return None, None
+
+
+def listen(port: int = 0) -> socket.socket:
+    """A socket listening on 127.0.0.1: on ``port``, or on a free one the system picks (port 0)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((HOST, port))
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise LaunchError(f"port {port} on {HOST} is in use by another program: "
+                              "use port = 0 to let the system choose a free one") from None
+        raise LaunchError(f"cannot listen on {HOST}:{port}: {err.strerror}") from None
+    sock.listen(128)
+    return sock
+
+
+def loopback_interface() -> str:
+    """The name of the loopback network interface, which gloo is told to use ('lo' on Linux)."""
+    return "lo0" if sys.platform == "darwin" else "lo"
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """'Type: first line of the message', without gloo's '[file.cc:78]' prefix, shortened to ``limit`` characters."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    first = re.sub(r"^\[[^\]]*\]\s*", "", lines[0]) if lines else ""
+    text = f"{type(err).__name__}: {first}".rstrip(": ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---- tasks: what a worker runs ------------------------------------------------------------------
+
+def resolve(reference: str) -> Callable[..., dict[str, Any]]:
+    """The function a task reference names: 'package.module:function' or 'path/to/file.py:function'."""
+    where, _, name = reference.rpartition(":") if isinstance(reference, str) else ("", "", "")
+    if not where or not name.isidentifier():
+        raise ParameterError(f"task {reference!r} is not allowed: must be 'module:function' or 'file.py:function'")
+    try:
+        if where.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(f"labkit_task_{Path(where).stem}", where)
+            if spec is None or spec.loader is None or not Path(where).is_file():
+                raise FileNotFoundError(where)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+        fn = getattr(module, name)
+    except (ImportError, FileNotFoundError, AttributeError) as err:
+        raise ParameterError(f"task {reference!r} cannot be loaded: {one_line(err)}") from None
+    if not callable(fn):
+        raise ParameterError(f"task {reference!r} is not a function")
+    return fn
+
+
+def _write(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(path)  # whole files only: a reader never sees half of one
+
+
+def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, Any]) -> None:
+    """One process: join the group over the launcher's store, run the tasks, write each rank's results."""
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)  # N processes share this machine's cores
+    out = Path(folder)
+    timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
+    stage = "init_process_group"
+    try:
+        store = dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout)
+        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
+        data = torch.load(out / "data.pt", weights_only=True) if (out / "data.pt").exists() else {}
+        for task, reference in cfg["tasks"]:
+            stage = task
+            started = time.perf_counter()
+            result = resolve(reference)(rank, world_size, data, cfg)
+            result["seconds"] = time.perf_counter() - started
+            weights = result.pop("weights", None)
+            if weights is not None:
+                torch.save(weights, out / f"{task}-rank{rank}.pt")
+            _write(out / f"{task}-rank{rank}.json", result)
+        dist.destroy_process_group()
+    except BaseException as err:
+        line = f"in {stage}: {one_line(err)}"
+        if stage == "init_process_group":
+            line += f" (world_size = {world_size}: did {world_size} processes start and join?)"
+        _write(out / f"error-rank{rank}.json", {"rank": rank, "time": time.time(), "line": line})
+        raise
+
+
+# ---- the launcher: python -m labkit.processes FOLDER --------------------------------------------
+
+
+def _first_error(folder: Path, world_size: int) -> str | None:
+    """The earliest error a rank wrote (later ones are usually its peers noticing it was gone)."""
+    errors = []
+    for path in folder.glob("error-rank*.json"):
+        try:
+            errors.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    if not errors:
+        return None
+    first = min(errors, key=lambda e: e["time"])
+    others = "; the other ranks were stopped" if world_size > 1 else ""
+    return f"rank {first['rank']} of {world_size} failed {first['line']}{others}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The launcher: listen on 127.0.0.1, start the workers with torch.multiprocessing, wait for all of them."""
+    import torch.distributed as dist
+    import torch.multiprocessing as mp
+
+    parser = argparse.ArgumentParser(prog="python -m labkit.processes")
+    parser.add_argument("folder", help="the launch's folder: config.json in, results out")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    world_size, processes = cfg["world_size"], cfg.get("processes", cfg["world_size"])
+    try:
+        sock = listen(cfg.get("port", 0))
+    except LaunchError as err:
+        (folder / "error.txt").write_text(str(err) + "\n")
+        return 1
+    port = sock.getsockname()[1]
+    for name in cfg.get("preload", []):
+        importlib.import_module(name)  # once here, not once per worker (DDP imports torch._dynamo when built)
+    # fork: the workers share this process's imported torch instead of importing it again (seconds each)
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = mp.start_processes(worker, args=(world_size, port, str(folder), cfg), nprocs=processes,
+                                 join=False, start_method=method)
+    timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
+    store = dist.TCPStore(HOST, port, world_size, is_master=True, timeout=timeout, wait_for_workers=False,
+                          master_listen_fd=sock.fileno())  # the rendezvous, on the socket bound to 127.0.0.1
+    try:
+        while not context.join():
+            pass
+    except mp.ProcessRaisedException:
+        line = _first_error(folder, world_size) or "a worker raised an exception"
+    except mp.ProcessExitedException as err:
+        line = _first_error(folder, world_size) or (
+            f"rank {err.error_index} of {world_size} exited with "
+            + (f"signal {err.signal_name}" if err.signal_name else f"status {err.exit_code}"))
+    else:
+        del store
+        return 0
+    (folder / "error.txt").write_text(line + "\n")
+    return 1
+
+
+# ---- launching, from a notebook or a test --------------------------------------------------------
+
+
+def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, timeout_s: float = 60.0,
+           collective_timeout_s: float = 20.0, port: int = 0, processes: int | None = None,
+           data: dict[str, Any] | None = None, preload: Sequence[str] = (),
+           **config: Any) -> dict[str, list[dict[str, Any]]]:
+    """Run ``tasks`` (name -> 'module:function') on ``world_size`` worker processes; each task's results per rank.
+
+    The launcher is a subprocess in a process group of its own: after ``timeout_s`` seconds the
+    whole group is killed. A failure (a rank raised, a collective or init_process_group timed out,
+    the port is taken, the time limit passed) raises LaunchError with one line. ``processes``
+    (default: world_size) starts another number of processes than world_size says, to show what
+    a wrong world size does. ``data`` (tensors) is saved for the workers to load; ``preload``
+    names modules the launcher imports once before it forks; ``config`` goes to the tasks.
+    """
+    if not isinstance(tasks, Mapping) or not tasks:
+        raise ParameterError(f"tasks = {tasks!r} is not allowed: must map task names to 'module:function'")
+    for reference in tasks.values():
+        resolve(reference)  # a task that cannot be loaded fails here, before any process starts
+    if not isinstance(world_size, int) or isinstance(world_size, bool) or world_size < 1:
+        raise ParameterError(f"world_size = {world_size!r} is not allowed: must be a whole number >= 1")
+    processes = world_size if processes is None else processes
+    if not 1 <= processes <= 64:
+        raise ParameterError(f"processes = {processes!r} is not allowed: must be >= 1 and <= 64")
+    for name, value in (("timeout_s", timeout_s), ("collective_timeout_s", collective_timeout_s)):
+        if not value > 0:
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be > 0")
+    if not 0 <= port <= 65535:
+        raise ParameterError(f"port = {port!r} is not allowed: must be 0 (any free port) to 65535")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in [*folder.glob("*-rank*.*"), folder / "error.txt", folder / "data.pt"]:
+        old.unlink(missing_ok=True)
+    if data is not None:
+        import torch
+
+        torch.save(data, folder / "data.pt")
+    cfg = dict(config, tasks=[[name, reference] for name, reference in tasks.items()], world_size=world_size,
+               processes=processes, port=port, collective_timeout_s=collective_timeout_s, preload=list(preload))
+    (folder / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", GLOO_SOCKET_IFNAME=loopback_interface(),
+               PYTHONUNBUFFERED="1")
+    with open(folder / "launcher.log", "w") as log:
+        proc = start_group([sys.executable, "-m", "labkit.processes", str(folder)], stdout=log,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        failure, _, _ = wait_group(proc, timeout_s=timeout_s)
+    if failure:
+        raise LaunchError(f"the {processes} worker process(es) were still running after {timeout_s:g} s "
+                          "and were stopped: a rank waits for something that never comes")
+    if proc.returncode != 0:
+        error = folder / "error.txt"
+        if error.exists():
+            raise LaunchError(error.read_text().strip())
+        tail = [line for line in (folder / "launcher.log").read_text(errors="replace").splitlines() if line.strip()]
+        raise LaunchError(f"the launcher exited with status {proc.returncode}: {tail[-1] if tail else 'no output'}")
+    return read_results(folder, list(tasks), world_size)
+
+
+def read_results(folder: str | Path, tasks: Sequence[str], world_size: int) -> dict[str, list[dict[str, Any]]]:
+    """Each task's JSON per rank (with its weights from the .pt file beside it, where there is one)."""
+    folder = Path(folder)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        ranks = []
+        for rank in range(world_size):
+            path = folder / f"{task}-rank{rank}.json"
+            if not path.exists():
+                raise LaunchError(f"rank {rank} wrote no result for {task} ({path.name} is missing)")
+            result = json.loads(path.read_text())
+            weights = path.with_suffix(".pt")
+            if weights.exists():
+                import torch
+
+                result["weights"] = torch.load(weights, weights_only=True)
+            ranks.append(result)
+        results[task] = ranks
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main())
