@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from labkit.bench import Measurement, matmul_flops, measure
+from labkit.bench import matmul_flops
 from labkit.errors import ParameterError
 from labkit.explorer import explorer
 
@@ -234,76 +234,6 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-
-def init_std(activation: str, fan_in: int, gain: float = 1.0) -> float:
-    """Standard deviation that keeps the variance per layer: He √(2/fan_in) for ReLU, Xavier √(1/fan_in) else."""
-    check_activation(activation)
-    return gain * math.sqrt((2.0 if activation == "relu" else 1.0) / fan_in)
-
-
-def deep_gradients(
-    activation: str,
-    depth: int,
-    *,
-    width: int = 64,
-    batch: int = 64,
-    gain: float = 1.0,
-    layer_norm: bool = False,
-    seed: int = 0,
-) -> list[torch.Tensor]:
-    """∂L/∂W_l for l = 1..depth of a fresh stack at initialisation (float64, MSE of a linear read-out)."""
-    if depth < 1:
-        raise ParameterError(f"depth = {depth!r} is not allowed: must be >= 1")
-    g = torch.Generator().manual_seed(seed)
-    std = init_std(activation, width, gain)
-    weights = [(torch.randn(width, width, generator=g, dtype=torch.float64) * std).requires_grad_()
-               for _ in range(depth)]
-    readout = torch.randn(1, width, generator=g, dtype=torch.float64) / math.sqrt(width)
-    X = torch.randn(batch, width, generator=g, dtype=torch.float64)
-    y = torch.randn(batch, 1, generator=g, dtype=torch.float64)
-    with one_thread():
-        a = X
-        for W in weights:
-            z = a @ W.T
-            if layer_norm:
-                z = torch.nn.functional.layer_norm(z, (width,))
-            a = activate(activation, z)
-        loss = ((a @ readout.T - y) ** 2).mean()
-        loss.backward()
-    return [W.grad for W in weights]
-
-
-def deep_gradient_norms(activation: str, depth: int, **options: Any) -> list[float]:
-    """‖∂L/∂W_l‖ for l = 1..depth (see ``deep_gradients`` for the options)."""
-    return [float(g.norm()) for g in deep_gradients(activation, depth, **options)]
-
-
-def dead_relu_run(
-    lr: float, *, leaky: bool = False, clip: float = 0.0, steps: int = 50, seed: int = 0
-) -> dict[str, Any]:
-    """Train 16 → 64 → 1 (ReLU or leaky ReLU, gradient norm clipped at ``clip`` if > 0) with SGD; count dead units."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(256, 16, generator=g, dtype=torch.float64)
-    y = torch.sin(2 * X[:, :1]) + X[:, 1:2]
-    torch.manual_seed(seed)
-    act = torch.nn.LeakyReLU(0.01) if leaky else torch.nn.ReLU()
-    net = torch.nn.Sequential(torch.nn.Linear(16, 64), act, torch.nn.Linear(64, 1)).double()
-    opt = torch.optim.SGD(net.parameters(), lr=lr)
-    with one_thread():
-        for _ in range(steps):
-            opt.zero_grad()
-            ((net(X) - y) ** 2).mean().backward()
-            if clip > 0:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
-            opt.step()
-        opt.zero_grad()
-        loss = ((net(X) - y) ** 2).mean()
-        loss.backward()
-    dead = (net[0](X) <= 0).all(dim=0)  # off for every input: no input can give it a gradient
-    dead_grad = float(net[0].weight.grad[dead].abs().max()) if dead.any() else 0.0
-    return {"dead": int(dead.sum()), "units": 64, "dead_grad_max": dead_grad, "loss": float(loss.detach())}
-
-
 # ---- the cost of backprop ----------------------------------------------------------------------------
 
 
@@ -317,30 +247,10 @@ def linear_flops(n: int, d_in: int, d_out: int) -> dict[str, int]:
     }
 
 
-def mlp_blocks(depth: int, width: int, activation: str = "relu", seed: int = 0) -> list[torch.nn.Module]:
-    """``depth`` blocks of Linear(width, width) followed by the activation, seeded."""
+def deep_stack(depth: int, width: int, activation: str = "relu", seed: int = 0) -> list[torch.nn.Module]:
+    """A deep stack: ``depth`` blocks of Linear(width, width) followed by the activation, seeded."""
     torch.manual_seed(seed)
     return [torch.nn.Sequential(torch.nn.Linear(width, width), activation_module(activation)) for _ in range(depth)]
-
-
-def saved_bytes(fn: Callable[[], Any], params: Sequence[torch.Tensor] = ()) -> tuple[Any, int]:
-    """Run ``fn()``; return its result and the bytes autograd saved for the backward pass, parameters aside.
-
-    Every tensor autograd saves goes through a ``saved_tensors_hooks`` pack hook; a storage saved
-    twice (a layer's output is also the next layer's input) counts once.
-    """
-    skip = {p.untyped_storage().data_ptr() for p in params}
-    storages: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        ptr = t.untyped_storage().data_ptr()
-        if ptr not in skip:
-            storages[ptr] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return out, sum(storages.values())
 
 
 def run_blocks(blocks: Sequence[torch.nn.Module], x: torch.Tensor, segment: int = 0) -> torch.Tensor:
@@ -357,33 +267,10 @@ def run_blocks(blocks: Sequence[torch.nn.Module], x: torch.Tensor, segment: int 
     return x
 
 
-def alternating_ratio(
-    slow: Callable[[], Any],
-    fast: Callable[[], Any],
-    *,
-    device: Any = "cpu",
-    min_run_time: float = 0.2,
-    rounds: int = 3,
-    threads: int | None = None,
-    labels: tuple[str, str] = ("slow", "fast"),
-) -> tuple[float, list[Measurement], list[Measurement]]:
-    """Median over ``rounds`` of T_slow / T_fast, each round timing both with bench.measure, one after the other.
-
-    Alternating keeps a burst of load on a shared machine from landing on one side only.
-    """
-    a_runs, b_runs = [], []
-    for _ in range(rounds):
-        for fn, label, runs in ((slow, labels[0], a_runs), (fast, labels[1], b_runs)):
-            runs.append(measure(fn, device=device, min_run_time=min_run_time / rounds, label=label, warmup=1,
-                                min_blocks=3, threads=threads))
-    ratios = sorted(a.median / b.median for a, b in zip(a_runs, b_runs, strict=True))
-    return ratios[len(ratios) // 2], a_runs, b_runs
-
-
 # ---- texts ---------------------------------------------------------------------------------------------
 
 
-def ratio_words(ratio: float) -> str:
+def gradient_flow_word(ratio: float) -> str:
     """'vanishes' / 'explodes' / 'flows' for a first-layer / last-layer gradient-norm ratio."""
     if ratio < 1e-2:
         return "vanishes"

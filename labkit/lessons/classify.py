@@ -12,21 +12,12 @@ from torch import nn
 from labkit.errors import ParameterError
 from labkit.explorer import explorer
 from labkit.history import History
+from labkit.models import mlp
 
 SHIFTS = ("none", "left", "right", "up", "down")
 
 
 # ---- the network and its arithmetic ----------------------------------------------------------
-
-
-def mlp(widths: Sequence[int]) -> nn.Sequential:
-    """Linear layers of ``widths`` (e.g. [64, 128, 10]), a ReLU between each pair; [64, 10] is softmax regression."""
-    if len(widths) < 2 or any(not isinstance(w, int) or w < 1 for w in widths):
-        raise ParameterError(f"widths = {list(widths)!r} is not allowed: need at least two whole numbers >= 1")
-    layers: list[nn.Module] = []
-    for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])  # no ReLU after the last layer: it gives the logits
 
 
 def parameter_count(widths: Sequence[int]) -> int:
@@ -217,14 +208,6 @@ def prediction_text(index: int, label: int, probs: torch.Tensor, noise: float, s
         f"test digit #{index}, noise σ = {noise:g}, shift {shift}: true {label}, the network says {predicted} "
         f"with probability {float(probs[predicted]):.3f} ({verdict}; p(true {label}) = {float(probs[label]):.3f})"
     )
-
-
-def ratio_words(before: float, after: float) -> str:
-    """'2.0× faster', '1.1× slower' or 'no faster (within 5 %)': how ``after`` compares with ``before`` in time."""
-    ratio = before / after
-    if abs(ratio - 1) < 0.05:
-        return "no faster (within 5 %)"
-    return f"{ratio:.1f}× faster" if ratio > 1 else f"{1 / ratio:.1f}× slower"
 
 
 # ---- figures ---------------------------------------------------------------------------------

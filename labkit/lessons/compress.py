@@ -6,15 +6,14 @@ import contextlib
 import copy
 import logging
 import math
-import statistics
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from labkit.bench import Measurement, measure
+from labkit.bench import Comparison
 from labkit.errors import ParameterError
 from labkit.explorer import explorer
 from labkit.footprint import inference_bytes, training_bytes
@@ -151,7 +150,7 @@ def int8_model(model: nn.Module, *, per_channel: bool = True) -> nn.Module:
     return out
 
 
-def saved_bytes(model: nn.Module) -> int:
+def checkpoint_bytes(model: nn.Module) -> int:
     """Bytes of ``torch.save(model.state_dict())``: what a checkpoint of the model takes on disk."""
     import io
 
@@ -218,44 +217,6 @@ def unit_mask(model: nn.Sequential, keep: int) -> torch.Tensor:
     return mask
 
 
-# ---- measuring fairly ------------------------------------------------------------------------------
-
-
-def measure_alternating(fns: dict[str, Callable[[], Any]], *, rounds: int = 2, **kwargs: Any) -> dict[str, Measurement]:
-    """Time each function with labkit.bench.measure, taking turns for ``rounds`` rounds, and pool the blocks.
-
-    On a shared machine the load drifts; alternating gives each variant the same share of quiet and busy
-    moments, so a difference between them is not an accident of when each was timed.
-    """
-    pooled: dict[str, list[Measurement]] = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            pooled[name].append(measure(fn, label=name, **kwargs))
-    out = {}
-    for name, runs in pooled.items():
-        times = [t for m in runs for t in m.times]
-        q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-        out[name] = Measurement(label=name, device=runs[0].device, median=statistics.median(times), iqr=q[2] - q[0],
-                                times=times, number=runs[0].number, threads=runs[0].threads, dtype=runs[0].dtype,
-                                flops=runs[0].flops, nbytes=runs[0].nbytes, versions=runs[0].versions)
-    return out
-
-
-def clearly_faster(slow: Measurement, fast: Measurement) -> bool:
-    """True when ``fast``'s median beats ``slow``'s by more than their two spreads (IQRs) together."""
-    return slow.median - fast.median > slow.iqr + fast.iqr
-
-
-def sparse_crossover(densities: Sequence[float], dense: Measurement, sparse: Sequence[Measurement]) -> float | None:
-    """Highest density from which on (at it and every lower density) the sparse product is clearly faster; else None."""
-    found = None
-    for density, m in sorted(zip(densities, sparse, strict=True)):
-        if not clearly_faster(dense, m):
-            break
-        found = density
-    return found
-
-
 # ---- memory budget ----------------------------------------------------------------------------------
 
 
@@ -315,17 +276,6 @@ def format_bytes(n: float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
-
-
-def compare_text(name_a: str, a: Measurement, name_b: str, b: Measurement) -> str:
-    """One sentence computed from two measurements: which is faster, by how much, and whether it beats the spread."""
-    ratio = a.median / b.median
-    if clearly_faster(a, b):
-        return f"{name_b} is {ratio:.2f}× as fast as {name_a} (faster by more than the measured spread)"
-    if clearly_faster(b, a):
-        return f"{name_b} is {1 / ratio:.2f}× slower than {name_a} (slower by more than the measured spread)"
-    return (f"{name_b} takes {1 / ratio:.2f}× the time of {name_a}, a difference within the measured spread "
-            f"(IQR {a.spread:.0%} and {b.spread:.0%} of the medians): no clear winner")
 
 
 # ---- figures ---------------------------------------------------------------------------------------
@@ -408,11 +358,15 @@ def pruning_figure(sparsities: Sequence[float], one_shot: Sequence[float], tuned
     return fig
 
 
-def sparse_figure(densities: Sequence[float], dense: Measurement, sparse: Sequence[Measurement],
-                  crossover: float | None, n: int, batch: int):
-    """Time of a sparse (CSR) × dense product against density, with the dense product's time as a band."""
+def sparse_figure(densities: Sequence[float], compared: Sequence[Comparison], crossover: float | None, n: int,
+                  batch: int):
+    """Time of a sparse (CSR) × dense product against density, with the dense product's time as a band.
+
+    ``compared[i]``: the CSR product at ``densities[i]`` (B) against the dense one (A), from ``bench.compare_many``.
+    """
     from labkit.plot import figure
 
+    dense, sparse = compared[0].a, [c.b for c in compared]
     fig, ax = figure()
     ms = 1e3
     ax.axhspan((dense.median - dense.iqr / 2) * ms, (dense.median + dense.iqr / 2) * ms, color="tab:blue", alpha=0.2)
@@ -421,7 +375,7 @@ def sparse_figure(densities: Sequence[float], dense: Measurement, sparse: Sequen
                 fmt="o-", color="tab:red", capsize=3, label="CSR sparse × dense (median, IQR)")
     if crossover is not None:
         ax.axvline(100 * crossover, color="black", linestyle=":", linewidth=1,
-                   label=f"sparse clearly faster from {100 * crossover:g}% density down")
+                   label=f"CSR faster (every round) from {100 * crossover:g}% density down")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)

@@ -73,20 +73,29 @@ def speedup_pairs(sweep: dict) -> list[tuple[str, str, str]]:
 
 
 def speedups(sweep: dict, where: str = "this machine") -> list[dict[str, Any]]:
-    """For every device pair of a sweep: the measured S(n), the fitted model's S(n), the crossover beyond the noise."""
+    """For every device pair of a sweep: the measured S(n), the fitted model's S(n), the crossover by the one rule.
+
+    ``sweep["compared"]["slow/fast"]`` holds, per size, ``bench.Comparison.as_dict()`` of the faster
+    device against the slower: S(n) is its median ratio over the rounds, and the crossover is
+    ``bench.crossover`` of ``bench.verdict`` on its rounds. Beside it, the naive reading: the two
+    medians alone, with no tolerance.
+    """
     out = []
     ns = sweep["n"]
     for label, slow, fast in speedup_pairs(sweep):
         a, b = sweep[slow], sweep[fast]
-        s = bench.speedup(a["matmul_s"], b["matmul_s"])
+        rounds = sweep["compared"][f"{slow}/{fast}"]
+        s = [c["ratio"] for c in rounds]
         fit_a, fit_b = fit_overhead_model(ns, a["matmul_s"]), fit_overhead_model(ns, b["matmul_s"])
         model = [model_time(n, *fit_a) / model_time(n, *fit_b) for n in ns]
         worst = max(range(len(ns)), key=lambda i: abs(math.log(s[i] / model[i])))
+        verdicts = [bench.verdict(c["ratios"], c["tolerance"]) for c in rounds]
+        medians = zip(a["matmul_s"], b["matmul_s"], strict=True)
+        naive = [bench.verdict([t_a / t_b], tolerance=0.0) for t_a, t_b in medians]
         out.append({"label": f"{label}, {where}", "n": list(ns), "speedup": s, "model": model,
-                    "fit_slow": fit_a, "fit_fast": fit_b,
-                    "crossover": bench.crossover(ns, a["matmul_s"], b["matmul_s"], a.get("matmul_iqr"),
-                                                 b.get("matmul_iqr")),
-                    "crossover_ignoring_noise": bench.crossover(ns, a["matmul_s"], b["matmul_s"]),
+                    "fit_slow": fit_a, "fit_fast": fit_b, "verdicts": verdicts,
+                    "crossover": bench.crossover(ns, verdicts),
+                    "crossover_ignoring_noise": bench.crossover(ns, naive),
                     "worst_n": ns[worst], "worst_ratio": s[worst] / model[worst]})
     return out
 
@@ -161,11 +170,6 @@ def predict_sweep(ns: Sequence[int], spec: dict, *, dtype: str = "float32", laun
             out[f"{op}_with_copies_s"].append(predicted_seconds(flops, moved, spec, dtype=dtype, launch_s=launch_s,
                                                                 copy_bytes=moved))
     return out
-
-
-def worth_it(ns: Sequence[int], cpu_seconds: Sequence[float], gpu_seconds: Sequence[float]) -> int | None:
-    """The smallest n from which the GPU (predicted) beats the CPU (measured) at that size and every larger one."""
-    return bench.crossover(ns, cpu_seconds, gpu_seconds)
 
 
 def break_even_n(cpu_fit: tuple[float, float], spec: dict, *, dtype: str = "float32", launch_s: float = 1e-5,
@@ -271,7 +275,7 @@ def speedup_figure(pairs: list[dict]):
         ax.plot(pair["n"], pair["model"], "--", color=line.get_color(), label="overhead model fitted to the times")
         if pair["crossover"] is not None:
             ax.axvline(pair["crossover"], color=line.get_color(), linestyle=":", linewidth=1,
-                       label=f"crossover beyond the noise: n = {pair['crossover']}")
+                       label=f"crossover (faster in every round): n = {pair['crossover']}")
     ax.axhline(1, color="black", lw=1)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")

@@ -1,35 +1,19 @@
-"""Lesson 08, data-parallel training with torch.distributed: real worker processes, what they compute, what it costs.
+"""Lesson 08, data-parallel training with torch.distributed: what the worker processes compute, what it costs.
 
 Three parts, in order:
 
-- **math**: the lesson's model, the α-β model of a message, ring all-reduce, predicted step time
-  and scaling efficiency, the memory a GPU needs under each kind of parallelism;
-- **workers**: what each of the launched processes runs (collectives, DDP, gradients averaged
-  by hand, the source material's mistakes, the all-reduce timing) and the launcher that starts
-  them (``python -m labkit.lessons.parallel``);
-- **launching, texts, figures, explorer**: what the notebook calls.
-
-Safety, because a notebook starts these processes: everything listens on 127.0.0.1 only (torch's
-TCPStore listens on every interface unless it is handed a socket, so it is handed one bound to
-127.0.0.1 on a port the system chooses); every wait has a limit (``init_process_group`` and
-every collective time out; the launcher and all its workers are one process group, killed when
-the launch takes too long); a failure comes back as one line.
+- **math**: the α-β model of a message, ring all-reduce, the memory a GPU needs under each kind
+  of parallelism, DDP's buckets; the step-time model itself is written in the notebook, and the
+  functions here that use it take it as an argument;
+- **tasks**: what each launched process runs (collectives, DDP, gradients averaged by hand, the
+  source material's mistakes, the all-reduce timing, failures on purpose), started by ``launch``
+  through ``labkit.processes``, which starts, watches and stops the processes;
+- **texts, figures, explorer**: what the notebook shows.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import errno
-import importlib
-import json
 import math
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,25 +25,18 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from labkit.errors import LabkitError, ParameterError
+from labkit import processes
+from labkit.errors import ParameterError
 from labkit.explorer import explorer
 from labkit.footprint import training_bytes
+from labkit.models import mlp
 
-HOST = "127.0.0.1"  # loopback only: nothing of a lesson's run is reachable from another machine
 GRADIENT_BYTES = 4  # bytes of one gradient value in the predictions (float32)
-FLOPS_PER_PARAMETER = 6  # one training example costs about 6 FLOPs per parameter: 2 forward, 4 backward
+# the notebook's step-time model: (n, parameters, batch, flops/s, link bytes/s, latency s) -> (compute s, comm. s)
+StepModel = Callable[..., tuple[float, float]]
 
 
-class LaunchError(LabkitError, RuntimeError):
-    """A launch of worker processes that failed, hung or could not start; the message says which, in one line."""
-
-
-# ---- math: the lesson's model ------------------------------------------------------------------
-
-
-def make_mlp(dtype: torch.dtype = torch.float64) -> nn.Sequential:
-    """The 64 → 128 → 10 digit classifier (ReLU), in ``dtype``."""
-    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).to(dtype)
+# ---- math: weights and gradients -----------------------------------------------------------------
 
 
 def flat_weights(model: nn.Module) -> torch.Tensor:
@@ -118,41 +95,22 @@ def link_from_fit(latency: float, bandwidth: float, n: int) -> tuple[float, floa
     return latency / (2 * (n - 1)), bandwidth * 2 * (n - 1) / n
 
 
-def step_seconds(n: int, parameters: float, batch: float, flops_per_s: float, link_bytes_per_s: float,
-                 latency_s: float) -> tuple[float, float]:
-    """Predicted (compute, communication) seconds of one data-parallel step on n workers, global batch fixed.
-
-    Compute: 6·P·B FLOPs shared by n workers. Communication: a ring all-reduce of P float32 gradients,
-    not overlapped with the backward pass (the worst case).
-    """
-    compute = FLOPS_PER_PARAMETER * parameters * batch / flops_per_s / n
-    return compute, allreduce_seconds(n, GRADIENT_BYTES * parameters, latency_s, link_bytes_per_s)
-
-
-def scaling_efficiency(n: int, parameters: float, batch: float, flops_per_s: float, link_bytes_per_s: float,
-                       latency_s: float) -> float:
-    """E(n) = T(1) / (n·T(n)): the speed-up of n workers divided by n (1 is perfect)."""
-    one = sum(step_seconds(1, parameters, batch, flops_per_s, link_bytes_per_s, latency_s))
-    return one / (n * sum(step_seconds(n, parameters, batch, flops_per_s, link_bytes_per_s, latency_s)))
-
-
-def workers_at_efficiency(threshold: float, parameters: float, batch: float, flops_per_s: float,
-                          link_bytes_per_s: float, latency_s: float, n_max: int = 1024) -> int:
-    """The largest n ≤ n_max whose scaling efficiency is at least ``threshold`` (1 if no n > 1 is)."""
+def workers_at_efficiency(threshold: float, efficiency: Callable[..., float], *model: float,
+                          n_max: int = 1024) -> int:
+    """The largest n ≤ n_max with ``efficiency(n, *model)`` at least ``threshold`` (1 if no n > 1 reaches it)."""
     best = 1
     for n in range(2, n_max + 1):  # E(n) falls as n grows, so the last n that passes is the answer
-        if scaling_efficiency(n, parameters, batch, flops_per_s, link_bytes_per_s, latency_s) >= threshold:
+        if efficiency(n, *model) >= threshold:
             best = n
         else:
             break
     return best
 
 
-def fastest_workers(parameters: float, batch: float, flops_per_s: float, link_bytes_per_s: float,
-                    latency_s: float, n_max: int = 1024) -> int:
-    """The n ≤ n_max (a power of two) with the shortest predicted step: beyond it, adding workers slows the step."""
+def fastest_workers(step_seconds: StepModel, *model: float, n_max: int = 1024) -> int:
+    """The n ≤ n_max (a power of two) with the shortest step ``sum(step_seconds(n, *model))``."""
     ns = [2**k for k in range(int(math.log2(n_max)) + 1)]
-    return min(ns, key=lambda n: sum(step_seconds(n, parameters, batch, flops_per_s, link_bytes_per_s, latency_s)))
+    return min(ns, key=lambda n: sum(step_seconds(n, *model)))
 
 
 # ---- math: memory per GPU under each kind of parallelism --------------------------------------
@@ -210,10 +168,10 @@ def bucket_schedule(layers: int, backward_s: float, latency_s: float, per_layer_
     return backward, messages, max(done, messages[-1][0] + messages[-1][1])
 
 
-# ---- the workers: what every launched process runs ---------------------------------------------
+# ---- tasks: what every launched process runs, as (rank, world_size, data, cfg) -> dict -----------
 
 
-def collectives(rank: int, world_size: int) -> dict[str, Any]:
+def collectives(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     """all_reduce, broadcast and all_gather on small tensors; each rank's tensors before and after."""
     out: dict[str, Any] = {"rank": rank}
 
@@ -241,7 +199,7 @@ def _dataset(data: dict[str, Any]) -> TensorDataset:
 def train_ddp(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any],
               shard: bool = True) -> dict[str, Any]:
     """DistributedDataParallel + DistributedSampler: batch B/N per rank; weights after every step."""
-    model = make_mlp()
+    model = mlp(dtype=torch.float64)
     model.load_state_dict(data["init"])
     ddp = nn.parallel.DistributedDataParallel(model)  # broadcasts rank 0's weights; all-reduces gradients in backward
     dataset = _dataset(data)
@@ -274,7 +232,7 @@ def train_ddp(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, A
 def train_by_hand(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any],
                   average: bool = True) -> dict[str, Any]:
     """No DDP: the same loop with each gradient all-reduced (SUM) and divided by N by hand."""
-    model = make_mlp()
+    model = mlp(dtype=torch.float64)
     model.load_state_dict(data["init"])  # every rank starts from the same weights (DDP would broadcast them)
     dataset = _dataset(data)
     sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True,
@@ -309,7 +267,7 @@ def _batches_of(sampler: DistributedSampler, size: int) -> list[list[int]]:
     return [order[k:k + size] for k in range(0, len(order) - size + 1, size)]
 
 
-def time_allreduce(rank: int, world_size: int, cfg: dict[str, Any]) -> dict[str, Any]:
+def time_allreduce(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     """all_reduce time against message size: warm-up, repeats of a fixed number of calls, median and IQR.
 
     labkit.bench's recipe, agreed between ranks: every rank must make the same calls, so after the
@@ -343,7 +301,7 @@ def time_allreduce(rank: int, world_size: int, cfg: dict[str, Any]) -> dict[str,
             "iqr_s": iqrs, "number": numbers, "repeats": cfg["repeats"], "warmup": cfg["warmup"]}
 
 
-def fail(rank: int, world_size: int) -> dict[str, Any]:
+def fail(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     """A worker that raises on purpose: the last rank, after one all_reduce; the others wait at a barrier."""
     t = torch.ones(1)
     dist.all_reduce(t)
@@ -353,250 +311,36 @@ def fail(rank: int, world_size: int) -> dict[str, Any]:
     return {"rank": rank}
 
 
-def hang(rank: int, world_size: int) -> dict[str, Any]:
-    """Rank 0 waits in an all_reduce the others never call: it times out after the collective timeout."""
-    if rank == 0:
-        dist.all_reduce(torch.ones(1))
-    else:
-        time.sleep(3600)  # alive but silent, as a stuck process is
-    return {"rank": rank}
+def train_without_allreduce(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    """The source's first mistake: the hand-written loop with nothing averaged; each rank steps on its own shard."""
+    return train_by_hand(rank, world_size, data, cfg, average=False)
 
 
-def sleep(rank: int, world_size: int) -> dict[str, Any]:
-    """Every rank sleeps without a collective: only the launch's time limit stops them."""
-    time.sleep(3600)
-    return {"rank": rank}
+def train_without_sharding(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    """The source's second mistake: DDP, but every rank reads the same examples."""
+    return train_ddp(rank, world_size, data, cfg, shard=False)
 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {
-    "collectives": lambda rank, n, data, cfg: collectives(rank, n),
-    "ddp": lambda rank, n, data, cfg: train_ddp(rank, n, data, cfg),
-    "by_hand": lambda rank, n, data, cfg: train_by_hand(rank, n, data, cfg),
-    "no_sync": lambda rank, n, data, cfg: train_by_hand(rank, n, data, cfg, average=False),
-    "no_shard": lambda rank, n, data, cfg: train_ddp(rank, n, data, cfg, shard=False),
-    "allreduce_timing": lambda rank, n, data, cfg: time_allreduce(rank, n, cfg),
-    "fail": lambda rank, n, data, cfg: fail(rank, n),
-    "hang": lambda rank, n, data, cfg: hang(rank, n),
-    "sleep": lambda rank, n, data, cfg: sleep(rank, n),
+    "collectives": collectives,
+    "ddp": train_ddp,
+    "by_hand": train_by_hand,
+    "no_sync": train_without_allreduce,
+    "no_shard": train_without_sharding,
+    "allreduce_timing": time_allreduce,
+    "fail": fail,
 }
 
 
-def one_line(err: BaseException, limit: int = 300) -> str:
-    """'Type: first line of the message', without gloo's '[file.cc:78]' prefix, shortened to ``limit`` characters."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    first = re.sub(r"^\[[^\]]*\]\s*", "", lines[0]) if lines else ""
-    text = f"{type(err).__name__}: {first}".rstrip(": ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _write(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_text(json.dumps(payload))
-    tmp.replace(path)  # whole files only: a reader never sees half of one
-
-
-def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, Any]) -> None:
-    """One process: join the group over the launcher's store, run the tasks, write each rank's results."""
-    torch.set_num_threads(1)  # N processes share this machine's cores
-    out = Path(folder)
-    timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
-    stage = "init_process_group"
-    try:
-        store = dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout)
-        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
-        data = torch.load(out / "data.pt", weights_only=True) if (out / "data.pt").exists() else {}
-        for task in cfg["tasks"]:
-            stage = task
-            started = time.perf_counter()
-            result = TASKS[task](rank, world_size, data, cfg)
-            result["seconds"] = time.perf_counter() - started
-            weights = result.pop("weights", None)
-            if weights is not None:
-                torch.save(weights, out / f"{task}-rank{rank}.pt")
-            _write(out / f"{task}-rank{rank}.json", result)
-        dist.destroy_process_group()
-    except BaseException as err:
-        line = f"in {stage}: {one_line(err)}"
-        if stage == "init_process_group":
-            line += f" (world_size = {world_size}: did {world_size} processes start and join?)"
-        _write(out / f"error-rank{rank}.json", {"rank": rank, "time": time.time(), "line": line})
-        raise
-
-
-def _listen(port: int) -> socket.socket:
-    """A socket listening on 127.0.0.1: on ``port``, or on a free one the system picks (port 0)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.bind((HOST, port))
-    except OSError as err:
-        sock.close()
-        if err.errno == errno.EADDRINUSE:
-            raise LaunchError(f"port {port} on {HOST} is in use by another program: "
-                              "use port = 0 to let the system choose a free one") from None
-        raise LaunchError(f"cannot listen on {HOST}:{port}: {err.strerror}") from None
-    sock.listen(128)
-    return sock
-
-
-def _first_error(folder: Path, world_size: int) -> str | None:
-    """The earliest error a rank wrote (later ones are usually its peers noticing it was gone)."""
-    errors = []
-    for path in folder.glob("error-rank*.json"):
-        try:
-            errors.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    if not errors:
-        return None
-    first = min(errors, key=lambda e: e["time"])
-    others = "; the other ranks were stopped" if world_size > 1 else ""
-    return f"rank {first['rank']} of {world_size} failed {first['line']}{others}"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The launcher: listen on 127.0.0.1, start the workers with torch.multiprocessing, wait for all of them."""
-    import torch.multiprocessing as mp
-
-    parser = argparse.ArgumentParser(prog="python -m labkit.lessons.parallel")
-    parser.add_argument("folder", help="the launch's folder: config.json in, results out")
-    args = parser.parse_args(argv)
-    folder = Path(args.folder)
-    cfg = json.loads((folder / "config.json").read_text())
-    world_size, processes = cfg["world_size"], cfg.get("processes", cfg["world_size"])
-    try:
-        sock = _listen(cfg.get("port", 0))
-    except LaunchError as err:
-        (folder / "error.txt").write_text(str(err) + "\n")
-        return 1
-    port = sock.getsockname()[1]
-    if {"ddp", "no_shard"} & set(cfg["tasks"]):
-        importlib.import_module("torch._dynamo")  # DDP imports it when built: once here, not once per worker
-    # fork: the workers share this process's imported torch instead of importing it again (seconds each)
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = mp.start_processes(worker, args=(world_size, port, str(folder), cfg), nprocs=processes,
-                                 join=False, start_method=method)
-    timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
-    store = dist.TCPStore(HOST, port, world_size, is_master=True, timeout=timeout, wait_for_workers=False,
-                          master_listen_fd=sock.fileno())  # the rendezvous, on the socket bound to 127.0.0.1
-    try:
-        while not context.join():
-            pass
-    except mp.ProcessRaisedException:
-        line = _first_error(folder, world_size) or "a worker raised an exception"
-    except mp.ProcessExitedException as err:
-        line = _first_error(folder, world_size) or (
-            f"rank {err.error_index} of {world_size} exited with "
-            + (f"signal {err.signal_name}" if err.signal_name else f"status {err.exit_code}"))
-    else:
-        del store
-        return 0
-    (folder / "error.txt").write_text(line + "\n")
-    return 1
-
-
-# ---- launching, from the notebook -------------------------------------------------------------
-
-
-def loopback_interface() -> str:
-    """The name of the loopback network interface, which gloo is told to use ('lo' on Linux)."""
-    return "lo0" if sys.platform == "darwin" else "lo"
-
-
-def _kill_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
-    """SIGTERM the launch's whole process group (launcher and workers), then SIGKILL what is left."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
-        if sig == signal.SIGTERM:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # workers that ignored SIGTERM, once the launcher is gone
-            except (ProcessLookupError, PermissionError):
-                pass
-            return
-
-
-def launch(tasks: Sequence[str], world_size: int, folder: str | Path, *, timeout_s: float = 60.0,
-           collective_timeout_s: float = 20.0, port: int = 0, processes: int | None = None,
-           data: dict[str, Any] | None = None, **config: Any) -> dict[str, list[dict[str, Any]]]:
-    """Run ``tasks`` on ``world_size`` worker processes; return each task's results, one dict per rank.
-
-    The launcher is a subprocess in a process group of its own: after ``timeout_s`` seconds the
-    whole group is killed. A failure (a rank raised, a collective or init_process_group timed out,
-    the port is taken, the time limit passed) raises LaunchError with one line. ``processes``
-    (default: world_size) starts another number of processes than world_size says, to show what
-    a wrong world size does. ``data`` (tensors: x, y, the initial weights) is saved for the workers
-    to load; ``config`` goes to the tasks (seed, steps, batch_size, lr, sizes...).
-    """
+def launch(tasks: Sequence[str], world_size: int, folder: str | Path,
+           **options: Any) -> dict[str, list[dict[str, Any]]]:
+    """Run some of this lesson's ``TASKS`` on ``world_size`` processes with ``labkit.processes.launch``."""
     unknown = [t for t in tasks if t not in TASKS]
     if unknown or not tasks:
         raise ParameterError(f"tasks = {list(tasks)!r} is not allowed: must be some of {', '.join(TASKS)}")
-    if not isinstance(world_size, int) or isinstance(world_size, bool) or world_size < 1:
-        raise ParameterError(f"world_size = {world_size!r} is not allowed: must be a whole number >= 1")
-    processes = world_size if processes is None else processes
-    if not 1 <= processes <= 64:
-        raise ParameterError(f"processes = {processes!r} is not allowed: must be >= 1 and <= 64")
-    for name, value in (("timeout_s", timeout_s), ("collective_timeout_s", collective_timeout_s)):
-        if not value > 0:
-            raise ParameterError(f"{name} = {value!r} is not allowed: must be > 0")
-    if not 0 <= port <= 65535:
-        raise ParameterError(f"port = {port!r} is not allowed: must be 0 (any free port) to 65535")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in [*folder.glob("*-rank*.*"), folder / "error.txt", folder / "data.pt"]:
-        old.unlink(missing_ok=True)
-    if data is not None:
-        torch.save(data, folder / "data.pt")
-    cfg = dict(config, tasks=list(tasks), world_size=world_size, processes=processes, port=port,
-               collective_timeout_s=collective_timeout_s)
-    (folder / "config.json").write_text(json.dumps(cfg))
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", GLOO_SOCKET_IFNAME=loopback_interface(),
-               PYTHONUNBUFFERED="1")
-    with open(folder / "launcher.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "labkit.lessons.parallel", str(folder)], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)  # its own process group: killable as one
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise LaunchError(f"the {processes} worker process(es) were still running after {timeout_s:g} s "
-                              "and were stopped: a rank waits for something that never comes") from None
-        except BaseException:  # Ctrl-C (interrupt the kernel): take the workers down too
-            _kill_group(proc)
-            raise
-        _kill_group(proc)  # nothing should be left; make sure
-    if code != 0:
-        error = folder / "error.txt"
-        if error.exists():
-            raise LaunchError(error.read_text().strip())
-        tail = [line for line in (folder / "launcher.log").read_text(errors="replace").splitlines() if line.strip()]
-        raise LaunchError(f"the launcher exited with status {code}: {tail[-1] if tail else 'no output'}")
-    return read_results(folder, tasks, world_size)
-
-
-def read_results(folder: str | Path, tasks: Sequence[str], world_size: int) -> dict[str, list[dict[str, Any]]]:
-    """Each task's JSON per rank (with its weights from the .pt file beside it, where there is one)."""
-    folder = Path(folder)
-    results: dict[str, list[dict[str, Any]]] = {}
-    for task in tasks:
-        ranks = []
-        for rank in range(world_size):
-            path = folder / f"{task}-rank{rank}.json"
-            if not path.exists():
-                raise LaunchError(f"rank {rank} wrote no result for {task} ({path.name} is missing)")
-            result = json.loads(path.read_text())
-            weights = path.with_suffix(".pt")
-            if weights.exists():
-                result["weights"] = torch.load(weights, weights_only=True)
-            ranks.append(result)
-        results[task] = ranks
-    return results
+    preload = ["torch._dynamo"] if {"ddp", "no_shard"} & set(tasks) else []  # DDP imports it when it is built
+    return processes.launch({t: f"{__name__}:{TASKS[t].__name__}" for t in tasks}, world_size, folder,
+                            preload=preload, **options)
 
 
 # ---- texts -------------------------------------------------------------------------------------
@@ -628,13 +372,14 @@ def count_words(count: float) -> str:
 
 
 def scaling_text(n: int, parameters: float, batch: float, link_gbps: float, flops_per_s: float,
-                 latency_s: float, compute: str = "") -> str:
-    """One line: the predicted step on n workers, its efficiency, and where adding workers stops paying."""
-    link = link_gbps * 1e9
-    step_c, step_m = step_seconds(n, parameters, batch, flops_per_s, link, latency_s)
-    eff = scaling_efficiency(n, parameters, batch, flops_per_s, link, latency_s)
-    n80 = workers_at_efficiency(0.8, parameters, batch, flops_per_s, link, latency_s)
-    best = fastest_workers(parameters, batch, flops_per_s, link, latency_s)
+                 latency_s: float, *, step_seconds: StepModel, scaling_efficiency: Callable[..., float],
+                 compute: str = "") -> str:
+    """One line from the notebook's step-time model: the step on n workers, its efficiency, when to stop adding."""
+    model = (parameters, batch, flops_per_s, link_gbps * 1e9, latency_s)
+    step_c, step_m = step_seconds(n, *model)
+    eff = scaling_efficiency(n, *model)
+    n80 = workers_at_efficiency(0.8, scaling_efficiency, *model)
+    best = fastest_workers(step_seconds, *model)
     thin = " (fewer than one example per worker: not possible in practice)" if n > batch else ""
     return (f"prediction for {n:,} worker(s){thin}, {count_words(parameters)} parameters, batch {batch:,}, "
             f"link {link_gbps:,.4g} GB/s, compute {si(flops_per_s, 'FLOP/s')}{' [' + compute + ']' if compute else ''}"
@@ -786,14 +531,14 @@ def memory_figure(parameters: float, ns: Sequence[int], gpus: Sequence[tuple[str
 
 
 def scaling_explorer_figure(n: int, parameters: float, batch: float, link_gbps: float, flops_per_s: float,
-                            latency_s: float):
+                            latency_s: float, *, step_seconds: StepModel, scaling_efficiency: Callable[..., float]):
     """Stacked compute and communication time for n/4 … 4n workers (left); efficiency for 1 … 1024 (right)."""
     from labkit.plot import figure
 
-    link = link_gbps * 1e9
+    model = (parameters, batch, flops_per_s, link_gbps * 1e9, latency_s)
     fig, (left, right) = figure(2, width=12, height=4.3)
     around = [m for m in (n // 4, n // 2, n, 2 * n, 4 * n) if m >= 1 and m * 4 >= n]
-    parts = [step_seconds(m, parameters, batch, flops_per_s, link, latency_s) for m in around]
+    parts = [step_seconds(m, *model) for m in around]
     scale, unit = _time_unit(max(c + m for c, m in parts))
     xs = list(range(len(around)))
     left.bar(xs, [c / scale for c, _ in parts], color="tab:blue", label="compute")
@@ -810,9 +555,9 @@ def scaling_explorer_figure(n: int, parameters: float, batch: float, link_gbps: 
     left.patches[len(around) + chosen].set_edgecolor("black")
     left.legend(fontsize=8, loc="upper right")
     ns = [2**k for k in range(11)]
-    eff = [scaling_efficiency(m, parameters, batch, flops_per_s, link, latency_s) for m in ns]
+    eff = [scaling_efficiency(m, *model) for m in ns]
     right.plot(ns, eff, marker=".", color="tab:blue")
-    right.plot([n], [scaling_efficiency(n, parameters, batch, flops_per_s, link, latency_s)], "o",
+    right.plot([n], [scaling_efficiency(n, *model)], "o",
                color="tab:red", markersize=9, label=f"chosen: {n:,} worker(s)")
     right.axhline(0.8, color="gray", linestyle=":", linewidth=1.2, label="80%")
     _workers_axis(right)
@@ -841,18 +586,21 @@ WORKER_CHOICES = [2**k for k in range(11)]
 BATCH_CHOICES = [2**k for k in range(4, 23)]
 
 
-def scaling_explorer(computes: dict[str, float], latency_s: float, *, workers: int = 8, parameters: float = 1e9,
+def scaling_explorer(computes: dict[str, float], latency_s: float, *, step_seconds: StepModel,
+                     scaling_efficiency: Callable[..., float], workers: int = 8, parameters: float = 1e9,
                      batch: int = 2**20, link_gbps: float = 31.5, compute: str | None = None) -> None:
     """Sliders for workers, model size, batch and link bandwidth, a compute menu: the predicted step and efficiency.
 
-    ``computes`` maps a name ('this machine (measured)', an H100's specification...) to FLOP/s per worker.
+    ``computes`` maps a name ('this machine (measured)', an H100's specification...) to FLOP/s per worker;
+    ``step_seconds`` and ``scaling_efficiency`` are the notebook's step-time model, which the explorer draws.
     """
     compute = compute or next(iter(computes))
+    model = {"step_seconds": step_seconds, "scaling_efficiency": scaling_efficiency}
 
     def render(workers: int, parameters: float, batch: int, link_gbps: float, compute: str):
         flops = computes[compute]
-        text = scaling_text(workers, parameters, batch, link_gbps, flops, latency_s, compute)
-        return text, scaling_explorer_figure(workers, parameters, batch, link_gbps, flops, latency_s)
+        text = scaling_text(workers, parameters, batch, link_gbps, flops, latency_s, compute=compute, **model)
+        return text, scaling_explorer_figure(workers, parameters, batch, link_gbps, flops, latency_s, **model)
 
     explorer(
         lambda w: [
@@ -872,6 +620,3 @@ def scaling_explorer(computes: dict[str, float], latency_s: float, *, workers: i
         workers=workers, parameters=parameters, batch=batch, link_gbps=link_gbps, compute=compute,
     )
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from labkit.bench import Measurement
+from labkit.bench import Comparison, Measurement
 from labkit.errors import ParameterError
 from labkit.footprint import training_bytes
 from labkit.lessons import compress as cz
@@ -129,7 +129,7 @@ def test_int8_model_matches_the_float_model_closely(mlp: nn.Sequential, batch) -
     assert isinstance(mlp[0], nn.Linear), "the original is left alone"
     with torch.no_grad():
         assert torch.allclose(small(x), mlp(x), atol=0.02)
-    assert cz.saved_bytes(small) < cz.saved_bytes(mlp) / 2
+    assert cz.checkpoint_bytes(small) < cz.checkpoint_bytes(mlp) / 2
 
 
 # ---- pruning
@@ -162,36 +162,6 @@ def test_dropping_units_equals_masking_their_outgoing_weights(mlp: nn.Sequential
     assert kept == {j for j in range(128) if bool(cz.unit_mask(mlp, 20)[0, j])}
     with pytest.raises(ParameterError, match="keep = 0"):
         cz.drop_hidden_units(mlp, 0)
-
-
-# ---- timing comparisons
-
-
-def test_clearly_faster_needs_more_than_the_spread() -> None:
-    dense = _timing(1.0, 0.1)
-    assert cz.clearly_faster(dense, _timing(0.5, 0.1))
-    assert not cz.clearly_faster(dense, _timing(0.85, 0.1)), "0.15 apart, spreads 0.2 together"
-    assert "as fast as" in cz.compare_text("A", dense, "B", _timing(0.5, 0.1))
-    assert "slower" in cz.compare_text("A", dense, "B", _timing(2.0, 0.1))
-    assert "within the measured spread" in cz.compare_text("A", dense, "B", _timing(0.95, 0.1))
-    assert "no clear winner" in cz.compare_text("A", dense, "B", _timing(1.15, 0.1))
-
-
-def test_sparse_crossover_is_where_sparse_stays_clearly_faster() -> None:
-    dense = _timing(1.0, 0.05)
-    densities = [0.5, 0.2, 0.1, 0.01]
-    sparse = [_timing(t, 0.05) for t in (2.0, 0.98, 0.5, 0.1)]
-    assert cz.sparse_crossover(densities, dense, sparse) == 0.1
-    assert cz.sparse_crossover(densities[::-1], dense, sparse[::-1]) == 0.1, "any order"
-    assert cz.sparse_crossover(densities, dense, [_timing(t, 0.05) for t in (0.5, 2.0, 0.5, 0.1)]) == 0.1
-    assert cz.sparse_crossover(densities, dense, [_timing(2.0, 0.05)] * 4) is None
-
-
-def test_measure_alternating_pools_the_rounds() -> None:
-    out = cz.measure_alternating({"a": lambda: sum(range(100)), "b": lambda: sum(range(10))}, rounds=2,
-                                 min_run_time=0.001, warmup=0, min_blocks=2)
-    for m in out.values():
-        assert len(m.times) >= 4 and m.median > 0 and m.iqr >= 0 and m.threads >= 1
 
 
 # ---- memory budget
@@ -271,7 +241,8 @@ def test_figures_draw(mlp: nn.Sequential, capsys: pytest.CaptureFixture[str], ba
         cz.formats_figure(),
         cz.underflow_figure(grads, 1e-3, 2.0**16),
         cz.pruning_figure([0, 0.5, 0.9], [0.9, 0.88, 0.5], [0.9, 0.9, 0.7], 0.9),
-        cz.sparse_figure([0.5, 0.1], _timing(1e-3, 1e-4), [_timing(2e-3, 1e-4), _timing(5e-4, 1e-5)], 0.1, 64, 8),
+        cz.sparse_figure([0.5, 0.1], [Comparison(_timing(1e-3, 1e-4), _timing(2e-3, 1e-4), [0.5] * 5),
+                                      Comparison(_timing(1e-3, 1e-4), _timing(5e-4, 1e-5), [2.0] * 5)], 0.1, 64, 8),
         cz.budget_figure({"7B": cz.budget(7e9), "70B": cz.budget(70e9)}, {"A": 80, "B": 80, "C": 16}),
     ]
     assert len(figures[0].axes) == 2 and len(figures[4].axes) == 2

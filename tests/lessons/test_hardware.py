@@ -26,28 +26,38 @@ def test_overhead_model_recovers_the_constants_it_was_made_from() -> None:
     assert hw.model_time(1000, t0, rate) == pytest.approx(2e-5 + 2e9 / 150e9, rel=1e-6)
 
 
+def _rounds(slow: list[float], fast: list[float], wobble: float = 0.0) -> list[dict]:
+    """What bench.Comparison.as_dict() stores per size: five rounds around T_slow / T_fast, ± wobble."""
+    return [{"ratios": [a / b * (1 + wobble * k) for k in (-1, -0.5, 0, 0.5, 1)], "ratio": a / b,
+             "tolerance": bench.TOLERANCE} for a, b in zip(slow, fast, strict=True)]
+
+
 def test_speedups_of_a_sweep_match_the_models_they_fit() -> None:
     one = _times(1e-6, 40.0)
     every = _times(3e-5, 160.0)
-    sweep = {"n": NS, "cpu_1thread": {"matmul_s": one}, "cpu": {"matmul_s": every}}
+    sweep = {"n": NS, "cpu_1thread": {"matmul_s": one}, "cpu": {"matmul_s": every},
+             "compared": {"cpu_1thread/cpu": _rounds(one, every)}}
     (pair,) = hw.speedups(sweep)
     assert pair["speedup"] == pytest.approx([a / b for a, b in zip(one, every, strict=True)])
     assert pair["model"] == pytest.approx(pair["speedup"], rel=1e-6)  # exact data: the model is the data
     assert pair["worst_ratio"] == pytest.approx(1.0, rel=1e-6)
     # T1 = T_all where 1e-6 + 2n³/40e9 = 3e-5 + 2n³/160e9, n ≈ 83: the first size past it is 128
-    assert pair["crossover"] == 128
+    assert pair["crossover"] == 128 and pair["verdicts"][0] == "slower"
     assert "gpu" not in {k for _, _, k in hw.speedup_pairs(sweep)}
 
 
-def test_a_crossover_inside_the_noise_is_not_a_crossover() -> None:
+def test_a_crossover_the_rounds_cannot_tell_is_not_a_crossover() -> None:
     one = _times(1e-6, 40.0)
     every = _times(3e-5, 160.0)
-    spread = [abs(a - b) * 2 for a, b in zip(one, every, strict=True)]  # every gap within the spread
-    sweep = {"n": NS, "cpu_1thread": {"matmul_s": one, "matmul_iqr": spread},
-             "cpu": {"matmul_s": every, "matmul_iqr": spread}}
+    # rounds that scatter by ±60 % around the true ratio: some rounds say slower wherever it is below 1.6×
+    sweep = {"n": NS, "cpu_1thread": {"matmul_s": one}, "cpu": {"matmul_s": every},
+             "compared": {"cpu_1thread/cpu": _rounds(one, every, wobble=0.6)}}
     (pair,) = hw.speedups(sweep)
-    assert pair["crossover_ignoring_noise"] == 128
-    assert pair["crossover"] is None
+    assert pair["crossover_ignoring_noise"] == 128, "the two medians alone"
+    ratios = [a / b for a, b in zip(one, every, strict=True)]
+    want = min(n for n, r in zip(NS, ratios, strict=True) if all(q * 0.4 > 1.02 for q in ratios[NS.index(n):]))
+    assert pair["crossover"] == want > 128
+    assert all(v in bench.VERDICTS for v in pair["verdicts"])
 
 
 def test_growth_sentence_states_both_ratios() -> None:

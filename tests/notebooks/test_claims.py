@@ -105,6 +105,8 @@ def test_lesson_02_descent() -> None:
     cosine = _num(rf"SGD, cosine schedule: final loss {NUMBER}", out)
     floor = _num(rf"SGD, cosine schedule: final loss [\d.]+ \(floor {NUMBER}\)", out)
     assert cosine - floor < const - floor, "the schedule must settle closer to the floor, as the prose says"
+    cost = _num(rf"a step on all \d+ examples costs {NUMBER}× a step on one", out)
+    assert cost < 2 and "a step's cost hardly depends on the batch size" in prose, "the prose says: hardly depends"
 
 
 def test_lesson_03_regression() -> None:
