@@ -1,6 +1,7 @@
 """The ``labkit`` command line: parses arguments, calls the course stages, prints; it decides nothing itself.
 
-``python -m labkit.course doctor | execute | assign | grade | run | sweep | params``. A user error
+``labkit doctor | execute | assign | grade | run | sweep | params``, also ``python -m labkit ...``
+(and ``python -m labkit.course ...``); the usage line names the way it was started. A user error
 (``LabkitError``) is printed as one line and exits with status 2; anything else is a bug and keeps
 its traceback.
 """
@@ -173,9 +174,9 @@ def _scheduler_option(p: argparse.ArgumentParser) -> None:
                    help="send the work to this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of this machine")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``labkit`` command and its sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m labkit.course", description=__doc__.split("\n\n")[0])
+def build_parser(prog: str = "labkit") -> argparse.ArgumentParser:
+    """The ``labkit`` command and its sub-commands; ``prog`` is how the usage line names the command."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("doctor", help="print an environment report to paste into a question")
@@ -261,14 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point for ``python -m labkit.course`` and the ``labkit`` script."""
+def main(argv: list[str] | None = None, prog: str = "labkit") -> int:
+    """Entry point of the ``labkit`` script, ``python -m labkit`` and ``python -m labkit.course`` (each its prog)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     for i, token in enumerate(argv[:-2]):
         # argparse reads a value such as "-1,16" as an option; a leading space keeps it a value.
         if token in ("-p", "--param", "-f", "--fixed") and argv[i + 2].startswith("-"):
             argv[i + 2] = " " + argv[i + 2]
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         return args.func(args)
     except LabkitError as err:
@@ -277,4 +278,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m labkit.course.cli"))

@@ -21,7 +21,9 @@ def module_name(path: Path) -> str:
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-CORE = sorted(m for m in MODULES if m.count(".") == 1 and not m.startswith(("labkit.lessons", "labkit.course")))
+ENTRY = "labkit.__main__"  # `python -m labkit`: hands over to the course command line; not part of the core
+CORE = sorted(m for m in MODULES if m.count(".") == 1 and m != ENTRY
+              and not m.startswith(("labkit.lessons", "labkit.course")))
 LESSONS = sorted(m for m in MODULES if m.startswith("labkit.lessons."))
 COURSE = sorted(m for m in MODULES if m.startswith("labkit.course"))
 
@@ -52,7 +54,7 @@ def imports(module: str) -> set[str]:
 
 def test_the_layout_is_there() -> None:
     for name in ("errors", "device", "machine", "data", "params", "results", "history", "train", "plot", "bench",
-                 "explorer", "paths"):
+                 "explorer", "paths", "models", "processes", "footprint"):
         assert f"labkit.{name}" in CORE, f"core module labkit.{name} is missing"
     for name in ("cli", "catalog", "runs", "executor", "sweep", "report", "release", "grade", "feedback"):
         assert f"labkit.course.{name}" in COURSE, f"labkit.course.{name} is missing"
@@ -65,6 +67,19 @@ def test_the_layout_is_there() -> None:
 def test_core_and_lessons_never_import_the_course_tools(module: str) -> None:
     course = sorted(name for name in imports(module) if name.startswith("labkit.course"))
     assert not course, f"{module} imports {course}: labkit.course is for instructors and scripts only"
+
+
+def test_the_entry_module_only_hands_over_to_the_command_line() -> None:
+    assert ENTRY in MODULES, "labkit/__main__.py is missing: `python -m labkit` would not run"
+    assert imports(ENTRY) == {"labkit.course.cli"}, f"{ENTRY} imports {sorted(imports(ENTRY))}: only the CLI"
+    importers = sorted(m for m in MODULES if m != ENTRY and ENTRY in imports(m))
+    assert not importers, f"{importers} import {ENTRY}: an entry module is run, never imported"
+
+
+def test_import_labkit_runs_no_entry_module_and_loads_no_course_tool() -> None:
+    code = "import sys, labkit; print(sorted(m for m in sys.modules if m in ('labkit.__main__', 'labkit.course')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]", f"import labkit loaded {out.strip()}"
 
 
 @pytest.mark.parametrize("module", CORE)

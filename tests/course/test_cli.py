@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +85,16 @@ def test_no_sandbox_warns_on_every_run(tmp_path, capsys) -> None:
                      "--no-sandbox", "--quiet"]) == 0
         err = capsys.readouterr().err
         assert err.startswith("labkit: warning: --no-sandbox: student code runs with your rights")
+
+
+@pytest.mark.parametrize(("how", "prog"), [
+    (["-m", "labkit"], "python -m labkit"),
+    (["-m", "labkit.course"], "python -m labkit.course"),
+    (None, "labkit"),
+])
+def test_every_way_to_start_the_command_line_runs_and_names_itself(how, prog) -> None:
+    command = [sys.executable, *how] if how else [str(Path(sys.executable).with_name("labkit"))]
+    done = subprocess.run([*command, "params", "99"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 2 and done.stderr.strip().startswith("labkit: error: unknown lesson '99'"), done.stderr
+    usage = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert usage.returncode == 0 and usage.stdout.startswith(f"usage: {prog} "), usage.stdout[:200]
