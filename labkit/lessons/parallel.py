@@ -31,7 +31,6 @@ from labkit.explorer import explorer
 from labkit.footprint import training_bytes
 from labkit.models import mlp
 
-GRADIENT_BYTES = 4  # bytes of one gradient value in the predictions (float32)
 # the notebook's step-time model: (n, parameters, batch, flops/s, link bytes/s, latency s) -> (compute s, comm. s)
 StepModel = Callable[..., tuple[float, float]]
 
