@@ -212,12 +212,12 @@ def two_layer_grads(
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
-def train_step(
-    params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, lr: float, activation: str = "relu"
-) -> tuple[dict[str, torch.Tensor], float]:
-    """One step of gradient descent by hand: new parameters p − lr·∂L/∂p, and the loss before the step."""
-    loss, grads = two_layer_grads(params, X, Y, activation)
-    return {name: p - lr * grads[name] for name, p in params.items()}, loss
+def cross_entropy_backward(Z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """∂L/∂Z of L = mean over the batch of logsumexp(Z_n) − Z_n,y_n: (softmax(Z) − onehot(y)) / N."""
+    P = torch.exp(Z - Z.max(dim=1, keepdim=True).values)  # shifted by each row's max: never overflows
+    P = P / P.sum(dim=1, keepdim=True)
+    P[torch.arange(len(y)), y] -= 1
+    return P / len(y)
 
 
 # ---- gradient flow through deep stacks -------------------------------------------------------------
@@ -394,6 +394,9 @@ EXPLORER_W1 = ((0.5, -0.6), (0.8, 0.4), (-0.5, 1.0))  # hidden × input; the sli
 EXPLORER_B1 = (0.1, -0.2, 0.3)
 EXPLORER_W2 = (1.0, -0.7, 0.5)
 EXPLORER_X2 = 0.5
+# The explorer's colour scale for |∂L/∂w|: from the smallest gradient worth telling from 0 to above the
+# largest any slider setting reaches (about 105, ReLU with x1 = w11 = −3 and target −2; tested).
+EXPLORER_GRAD_RANGE = (1e-4, 1e3)
 
 
 def explorer_network(x1: float, w: float, target: float, activation: str) -> dict[str, Any]:
@@ -436,14 +439,15 @@ def explorer_figure(net: dict[str, Any]):
 
     fig, ax = figure(width=9.5, height=4.6)
     cmap = mpl.colormaps["viridis_r"]
-    norm = mpl.colors.LogNorm(vmin=1e-4, vmax=1.0)
+    low, high = EXPLORER_GRAD_RANGE
+    norm = mpl.colors.LogNorm(vmin=low, vmax=high)
     pos_x = {0: (0.0, 1.0), 1: (0.0, -1.0)}
     pos_h = {j: (3.0, 2.0 - 2.0 * j) for j in range(3)}
     pos_y, pos_l = (6.0, 0.0), (8.0, 0.0)
 
     def edge(a: tuple[float, float], b: tuple[float, float], weight: Value, at: float) -> None:
-        g = min(max(abs(weight.grad), 1e-4), 1.0)  # the colour scale's range
-        width = 0.6 + 1.4 * (math.log10(g) + 4)  # 0.6 at 1e-4, 6.2 at 1
+        g = min(max(abs(weight.grad), low), high)  # an exact 0 is drawn at the bottom of the scale
+        width = 0.6 + 5.6 * math.log10(g / low) / math.log10(high / low)  # 0.6 at the bottom, 6.2 at the top
         ax.plot([a[0], b[0]], [a[1], b[1]], color=cmap(norm(g)), linewidth=width, zorder=1, solid_capstyle="round")
         mx, my = a[0] + at * (b[0] - a[0]), a[1] + at * (b[1] - a[1])
         ax.text(mx, my, f"{weight.label} {weight.data:.2f}, ∂ {weight.grad:.2g}", fontsize=6.5, ha="center",

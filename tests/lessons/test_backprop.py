@@ -142,21 +142,23 @@ def test_two_layer_grads_match_autograd(activation: str) -> None:
         assert torch.allclose(grads[name], p.grad, atol=1e-10)
 
 
-@pytest.mark.parametrize("activation", bp.ACTIVATIONS)
-def test_train_step_matches_sgd_step_for_step(activation: str) -> None:
-    X = torch.tensor([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]], dtype=torch.float64)
-    Y = torch.tensor([[2.0], [2.5], [4.5]], dtype=torch.float64)
-    net, params = _network(activation)
-    opt = torch.optim.SGD(net.parameters(), lr=0.05)
-    for _ in range(10):
-        opt.zero_grad()
-        loss = torch.nn.MSELoss()(net(X), Y)
-        loss.backward()
-        opt.step()
-        params, mine = bp.train_step(params, X, Y, 0.05, activation)
-        assert mine == pytest.approx(loss.item(), abs=1e-12)
-        for name, p in zip(["W1", "b1", "W2", "b2"], net.parameters(), strict=True):
-            assert torch.allclose(params[name], p.detach(), atol=1e-12)
+@pytest.mark.parametrize(("n", "classes"), [(1, 2), (5, 7), (16, 10)])
+def test_cross_entropy_backward_is_autograds_gradient(n: int, classes: int) -> None:
+    g = torch.Generator().manual_seed(n + classes)
+    Z = torch.randn(n, classes, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(classes, (n,), generator=g)
+    torch.nn.functional.cross_entropy(Z, y).backward()
+    mine = bp.cross_entropy_backward(Z.detach(), y)
+    assert torch.allclose(mine, Z.grad, atol=1e-12)
+    assert torch.allclose(mine.sum(dim=1), torch.zeros(n, dtype=torch.float64), atol=1e-12)
+
+
+def test_cross_entropy_backward_survives_logits_that_overflow_exp() -> None:
+    Z = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 2000.0, 1999.0]], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([2, 1])
+    torch.nn.functional.cross_entropy(Z, y).backward()
+    mine = bp.cross_entropy_backward(Z.detach(), y)
+    assert torch.isfinite(mine).all() and torch.allclose(mine, Z.grad, atol=1e-12)
 
 
 # ---- gradient flow (the experiments are written in the notebook; the module keeps the words)
@@ -257,6 +259,17 @@ def test_explorer_network_matches_torch() -> None:
         assert net["loss"].data == pytest.approx(loss.item(), abs=1e-12)
         mine = torch.tensor([[v.grad for v in row] for row in net["W1"]], dtype=torch.float64)
         assert torch.allclose(mine, W1.grad, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", bp.ACTIVATIONS)
+def test_the_explorer_colour_scale_holds_every_gradient_the_sliders_reach(activation: str) -> None:
+    low, high = bp.EXPLORER_GRAD_RANGE
+    steps = [-3.0, -1.5, 0.0, 1.5, 3.0]  # the x1 and w11 sliders' range; the target's is −2 to 2
+    largest = max(abs(v.grad)
+                  for x1 in steps for w in steps for t in (-2.0, 0.0, 2.0)
+                  for net in [bp.explorer_network(x1, w, t, activation)]
+                  for v in [*net["W1"][0], *net["W1"][1], *net["W1"][2], *net["W2"]])
+    assert 1.0 < largest < high, largest
 
 
 def test_explorer_render_changes_text_and_figure_for_every_control(agg) -> None:

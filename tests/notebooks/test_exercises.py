@@ -37,10 +37,12 @@ CASES = [
     ("05_backpropagation", "l05_value_backward",
      ("self.grad += (1 - t**2) * out.grad", "self.grad += 1 - t**2  # forgets the gradient arriving from above"),
      "multiply the local derivative by out.grad"),
-    ("05_backpropagation", "l05_train_step",
-     ("    return {name: p - lr * grads[name] for name, p in params.items()}, float(loss)",
-      "    for name, p in params.items():\n        p -= lr * grads[name]  # changes the caller's tensors\n"
-      "    return params, float(loss)"),
+    ("05_backpropagation", "l05_cross_entropy_backward",
+     ("    return (P - onehot) / len(y)", "    return P - onehot  # the gradient of the sum, not of the mean"),
+     "divide by N"),
+    ("05_backpropagation", "l05_train_values",
+     ("    return {\"W1\": W1, \"b1\": b1, \"W2\": W2, \"b2\": b2}, losses",
+      "    params.update(W1=W1, b1=b1, W2=W2, b2=b2)  # hands back the caller's dict, changed\n    return params, losses"),
      "leave params unchanged"),
     ("06_classifier", "l06_accuracy",
      ("""    right, total = 0, 0
