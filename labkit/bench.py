@@ -76,7 +76,7 @@ class Measurement:
 def format_seconds(seconds: float) -> str:
     """0.00123 → '1.23 ms': three significant figures in a readable unit."""
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if abs(seconds) >= scale or unit == "ns":
+        if abs(float(f"{seconds:.3g}")) >= scale or unit == "ns":  # rounded first: 0.9996 ms is '1 ms', not '1e+03 µs'
             return f"{seconds / scale:.3g} {unit}"
     raise AssertionError("unreachable")
 

@@ -213,6 +213,7 @@ def test_roofline() -> None:
 def test_format_seconds() -> None:
     assert bench.format_seconds(0.00123) == "1.23 ms"
     assert bench.format_seconds(2.5) == "2.5 s"
+    assert bench.format_seconds(0.0009996) == "1 ms" and bench.format_seconds(999.4e-6) == "999 µs"  # rounding first
     assert bench.format_seconds(3.2e-6) == "3.2 µs"
     assert bench.format_seconds(5e-10) == "0.5 ns"
 

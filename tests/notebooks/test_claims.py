@@ -144,3 +144,48 @@ def test_lesson_04_peak_and_roofline() -> None:
         kernel, copies = int(match.group(1)), int(match.group(2))
         assert copies >= kernel, "copying the data can only delay the break-even"
     assert "7×" not in prose, "an unsourced speedup"
+
+
+def test_lesson_05_backprop() -> None:
+    out, prose = _text("05_backpropagation")
+    assert "wrong in four places" in prose and "says ReLU makes a network faster" in prose
+    scaled = _all(r"g × gradient norm is ([\d.e+-]+), ([\d.e+-]+), ([\d.e+-]+) for g = [\d., ]+: (.*)", out)[0]
+    values = [float(scaled.group(k)) for k in (1, 2, 3)]
+    exact = max(values) / min(values) - 1 < 1e-3
+    assert exact == scaled.group(4).startswith("the norm is 1/g times"), scaled.group(0)
+    assert "every gradient is then exactly $1/g$ times" in prose, "the prose derives the 1/g"
+    assert "the derivation does not hold for it" in prose, "Xavier is derived for tanh, not for sigmoid"
+    predicted = _num(rf"the FLOP count predicts {NUMBER}× the time of a training step", out)
+    ratios = {int(m.group(1)): float(m.group(2)) for m in _all(rf"width\s+(\d+): {NUMBER}× the time", out)}
+    verdict = re.search(r"At width \d+ the measured cost is (nearer to|no nearer to) the FLOP count's", out)
+    if verdict:
+        narrow, wide = min(ratios), max(ratios)
+        nearer = abs(ratios[wide] - predicted) < abs(ratios[narrow] - predicted)
+        assert (verdict.group(1) == "nearer to") == nearer, (ratios, predicted)
+
+
+def test_lesson_06_classifier() -> None:
+    out, prose = _text("06_classifier")
+    per_digit = _num(rf"parameters for \d+ training digits: {NUMBER} per digit", out)
+    assert 100 <= per_digit < 1000 and "hundreds of parameters per training example" in prose
+    assert "touched once" not in prose and "never used to choose anything" in prose
+    # every comparison between models is on validation; the test split reports the chosen model once
+    assert "test errors" not in out and "validation errors: softmax regression" in out
+    assert _all(r"chosen by validation: .*reported once", out)
+    assert "val accuracy" in out and "test accuracy" not in out, "the shrunk widths are compared on validation"
+    assert "95 % validation accuracy on `digits(0)`" in prose
+    # early stopping: the sentence agrees with the table
+    table = {m.group(1).strip(): (float(m.group(2)), float(m.group(3)))
+             for m in _all(rf"(?m)^(no cure|early stopping \(\d+\))\s+\d+\s+[\d.]+\s+{NUMBER}\s+[\d.]+\s+[\d.]+%\s+{NUMBER}%",
+                           out.replace("\r", "")) if m}
+    (plain_loss, plain_acc), (stop_loss, stop_acc) = table["no cure"], next(v for k, v in table.items() if k != "no cure")
+    said = "and a lower validation accuracy" in out
+    assert said == (stop_loss < plain_loss and stop_acc < plain_acc)
+    # the grid: every step where more data lowered accuracy is named, and none other
+    grid = out[out.index("validation accuracy (%), rows"):out.index("more data (")]
+    rows = [[float(v) for v in m.group(2).split()] for m in _all(r"(?m)^\s*(\d+)((?:\s+[\d.]+){2,})$", grid)]
+    drops = sum(1 for row in rows for a, b in zip(row, row[1:], strict=False) if b < a)
+    if drops:
+        assert f"more data lowered validation accuracy at {drops} step(s)" in out
+    else:
+        assert "more data raised validation accuracy at every step" in out
