@@ -175,10 +175,10 @@ def test_lesson_06_classifier() -> None:
     assert "val accuracy" in out and "test accuracy" not in out, "the shrunk widths are compared on validation"
     assert "95 % validation accuracy on `digits(0)`" in prose
     # early stopping: the sentence agrees with the table
-    table = {m.group(1).strip(): (float(m.group(2)), float(m.group(3)))
-             for m in _all(rf"(?m)^(no cure|early stopping \(\d+\))\s+\d+\s+[\d.]+\s+{NUMBER}\s+[\d.]+\s+[\d.]+%\s+{NUMBER}%",
-                           out.replace("\r", "")) if m}
-    (plain_loss, plain_acc), (stop_loss, stop_acc) = table["no cure"], next(v for k, v in table.items() if k != "no cure")
+    row = rf"(?m)^(no cure|early stopping \(\d+\))\s+\d+\s+[\d.]+\s+{NUMBER}\s+[\d.]+\s+[\d.]+%\s+{NUMBER}%"
+    table = {m.group(1).strip(): (float(m.group(2)), float(m.group(3))) for m in _all(row, out)}
+    (plain_loss, plain_acc) = table.pop("no cure")
+    ((stop_loss, stop_acc),) = table.values()
     said = "and a lower validation accuracy" in out
     assert said == (stop_loss < plain_loss and stop_acc < plain_acc)
     # the grid: every step where more data lowered accuracy is named, and none other

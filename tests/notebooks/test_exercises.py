@@ -42,7 +42,8 @@ CASES = [
      "divide by N"),
     ("05_backpropagation", "l05_train_values",
      ("    return {\"W1\": W1, \"b1\": b1, \"W2\": W2, \"b2\": b2}, losses",
-      "    params.update(W1=W1, b1=b1, W2=W2, b2=b2)  # hands back the caller's dict, changed\n    return params, losses"),
+      "    params.update(W1=W1, b1=b1, W2=W2, b2=b2)  # hands back the caller's dict, changed\n"
+      "    return params, losses"),
      "leave params unchanged"),
     ("06_classifier", "l06_accuracy",
      ("""    right, total = 0, 0
