@@ -182,8 +182,9 @@ def test_lesson_06_classifier() -> None:
     said = "and a lower validation accuracy" in out
     assert said == (stop_loss < plain_loss and stop_acc < plain_acc)
     # the grid: every step where more data lowered accuracy is named, and none other
-    grid = out[out.index("validation accuracy (%), rows"):out.index("more data (")]
-    rows = [[float(v) for v in m.group(2).split()] for m in _all(r"(?m)^\s*(\d+)((?:\s+[\d.]+){2,})$", grid)]
+    start = out.index("validation accuracy (%), rows")
+    grid = out[start:out.index("more data (", start)]
+    rows = [[float(v) for v in m.group(2).split()] for m in _all(r"(?m)^ *(\d+)((?: +[\d.]+){2,})$", grid)]
     drops = sum(1 for row in rows for a, b in zip(row, row[1:], strict=False) if b < a)
     if drops:
         assert f"more data lowered validation accuracy at {drops} step(s)" in out
