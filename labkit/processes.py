@@ -18,6 +18,13 @@ A task is a function ``(rank, world_size, data, cfg) -> dict`` named ``"module:f
 ``"path/to/file.py:function"``; the lessons keep their own tasks. torch's TCPStore listens on every
 interface unless it is handed a socket, so the launcher hands it one bound to 127.0.0.1. Nothing
 here imports torch at import time: the course tools use this module without it.
+
+``launch_script`` runs a whole training script instead, the way ``torchrun`` runs one: each rank
+calls its entry function with the environment torchrun sets (``RANK``, ``WORLD_SIZE``,
+``MASTER_ADDR``, ...), and the function joins the group itself with
+``init_process_group("gloo")`` (the ``env://`` method) and leaves it with ``destroy_process_group``.
+As under torchrun's agent, the store it joins is the launcher's, on 127.0.0.1
+(``TORCHELASTIC_USE_AGENT_STORE``), and each rank runs in a scratch folder of its own.
 """
 
 from __future__ import annotations
@@ -176,6 +183,31 @@ def _write(path: Path, payload: dict[str, Any]) -> None:
     tmp.replace(path)  # whole files only: a reader never sees half of one
 
 
+# What torchrun tells each process; launch_script sets the same, and each rank reports what it saw.
+TORCHRUN_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def _run_script(rank: int, world_size: int, port: int, out: Path, cfg: dict[str, Any]) -> None:
+    """One rank of launch_script: torchrun's environment, a scratch folder, the entry function, a report."""
+    import torch.distributed as dist
+
+    scratch = out / f"rank{rank}"
+    scratch.mkdir(exist_ok=True)
+    os.chdir(scratch)  # the script's relative paths land in this rank's own folder
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
+                      LOCAL_WORLD_SIZE=str(world_size), MASTER_ADDR=HOST, MASTER_PORT=str(port),
+                      TORCHELASTIC_USE_AGENT_STORE="True")  # join the launcher's store, as torchrun's workers do
+    started = time.perf_counter()
+    resolve(cfg["entry"])(cfg["config"])
+    left_open = dist.is_initialized()
+    if left_open:
+        dist.destroy_process_group()
+    _write(out / f"script-rank{rank}.json", {
+        "rank": rank, "env": {name: os.environ[name] for name in TORCHRUN_ENV}, "destroyed": not left_open,
+        "files": sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*") if p.is_file()),
+        "seconds": time.perf_counter() - started})
+
+
 def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, Any]) -> None:
     """One process: join the group over the launcher's store, run the tasks, write each rank's results."""
     import torch
@@ -186,6 +218,10 @@ def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, An
     timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
     stage = "init_process_group"
     try:
+        if cfg.get("entry"):
+            stage = cfg["entry"].rpartition(":")[2]
+            _run_script(rank, world_size, port, out, cfg)
+            return
         store = dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout)
         dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
         data = torch.load(out / "data.pt", weights_only=True) if (out / "data.pt").exists() else {}
@@ -201,7 +237,7 @@ def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, An
         dist.destroy_process_group()
     except BaseException as err:
         line = f"in {stage}: {one_line(err)}"
-        if stage == "init_process_group":
+        if stage == "init_process_group" or "init_process_group" in line:
             line += f" (world_size = {world_size}: did {world_size} processes start and join?)"
         _write(out / f"error-rank{rank}.json", {"rank": rank, "time": time.time(), "line": line})
         raise
@@ -270,6 +306,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ---- launching, from a notebook or a test --------------------------------------------------------
 
 
+def launch_script(entry: str, world_size: int, folder: str | Path, config: dict[str, Any] | None = None, *,
+                  timeout_s: float = 60.0, preload: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Run ``entry`` ('file.py:function' or 'module:function') on ``world_size`` processes, as torchrun would.
+
+    Each rank calls ``entry(config)`` inside ``FOLDER/rank<r>/`` with torchrun's environment
+    variables set, and must join the group itself (``dist.init_process_group("gloo")``). Returns,
+    per rank: the environment it saw, whether it destroyed its process group, the files it wrote
+    in its folder and the seconds it took. A rank that raises, or a launch past ``timeout_s``,
+    raises LaunchError with one line, as ``launch`` does.
+    """
+    if not isinstance(config, (dict, type(None))):
+        raise ParameterError(f"config = {config!r} is not allowed: must be a dict of JSON values")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("rank*/**/*"):
+        if old.is_file():
+            old.unlink()  # a rank's folder starts empty, so that its list of files is this run's
+    return launch({}, world_size, folder, timeout_s=timeout_s, preload=preload, entry=entry,
+                  config=config or {})["script"]
+
+
 def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, timeout_s: float = 60.0,
            collective_timeout_s: float = 20.0, port: int = 0, processes: int | None = None,
            data: dict[str, Any] | None = None, preload: Sequence[str] = (),
@@ -283,9 +340,10 @@ def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, tim
     a wrong world size does. ``data`` (tensors) is saved for the workers to load; ``preload``
     names modules the launcher imports once before it forks; ``config`` goes to the tasks.
     """
-    if not isinstance(tasks, Mapping) or not tasks:
+    entry = config.get("entry")
+    if not isinstance(tasks, Mapping) or not (tasks or entry):
         raise ParameterError(f"tasks = {tasks!r} is not allowed: must map task names to 'module:function'")
-    for reference in tasks.values():
+    for reference in [*tasks.values(), *([entry] if entry else [])]:
         resolve(reference)  # a task that cannot be loaded fails here, before any process starts
     if not isinstance(world_size, int) or isinstance(world_size, bool) or world_size < 1:
         raise ParameterError(f"world_size = {world_size!r} is not allowed: must be a whole number >= 1")
@@ -323,7 +381,7 @@ def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, tim
             raise LaunchError(error.read_text().strip())
         tail = [line for line in (folder / "launcher.log").read_text(errors="replace").splitlines() if line.strip()]
         raise LaunchError(f"the launcher exited with status {proc.returncode}: {tail[-1] if tail else 'no output'}")
-    return read_results(folder, list(tasks), world_size)
+    return read_results(folder, list(tasks) or ["script"], world_size)
 
 
 def read_results(folder: str | Path, tasks: Sequence[str], world_size: int) -> dict[str, list[dict[str, Any]]]:

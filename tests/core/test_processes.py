@@ -227,6 +227,29 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
             processes.launch({"summed": tasks.ref("summed")}, 2, tmp_path, port=port, timeout_s=60)
 
 
+@pytest.mark.parametrize("world_size", [1, 3])
+def test_a_script_joins_by_env_as_under_torchrun_each_rank_in_its_own_folder(world_size: int, tmp_path: Path) -> None:
+    ranks = processes.launch_script(tasks.ref("script_allreduce"), world_size, tmp_path, {"out": "sum.txt"})
+    assert [r["rank"] for r in ranks] == list(range(world_size))
+    for r in ranks:
+        assert r["env"]["RANK"] == r["env"]["LOCAL_RANK"] == str(r["rank"])
+        assert r["env"]["WORLD_SIZE"] == str(world_size) and r["env"]["MASTER_ADDR"] == "127.0.0.1"
+        assert r["destroyed"] is True
+        assert r["files"] == (["sum.txt"] if r["rank"] == 0 else [])
+    assert (tmp_path / "rank0" / "sum.txt").read_text() == f"{world_size * (world_size + 1) / 2:g} {world_size}"
+    again = processes.launch_script(tasks.ref("script_allreduce"), world_size, tmp_path, {"out": "sum.txt",
+                                                                                          "destroy": False})
+    assert [r["destroyed"] for r in again] == [False] * world_size  # reported, and closed by the worker
+
+
+def test_a_script_that_raises_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(processes.LaunchError, match=r"^rank 1 of 2 failed in script_raises: ValueError: this script "
+                                                    r"found nothing to train on; the other ranks were stopped$"):
+        processes.launch_script(tasks.ref("script_raises"), 2, tmp_path, timeout_s=60)
+    with pytest.raises(ParameterError, match="cannot be loaded"):
+        processes.launch_script(f"{tmp_path / 'missing.py'}:main", 2, tmp_path)
+
+
 def test_bad_launch_arguments_fail_before_any_process_starts(tmp_path: Path) -> None:
     good = {"summed": tasks.ref("summed")}
     for kwargs, match in (({"tasks": {}, "world_size": 2}, "tasks"),
