@@ -8,12 +8,17 @@ Three parts, in order:
 - **tasks**: what each launched process runs (collectives, DDP, gradients averaged by hand, the
   source material's mistakes, the all-reduce timing, failures on purpose), started by ``launch``
   through ``labkit.processes``, which starts, watches and stops the processes;
+- **scripts**: whole training scripts run the way ``torchrun`` runs them (``labkit.processes.launch_script``):
+  the lesson's "hello" script, the one-process reference that exercise 1's script must match, and
+  ``run_script``, which runs a function the learner wrote in the notebook;
 - **texts, figures, explorer**: what the notebook shows.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,6 +85,35 @@ def fit_alpha_beta(nbytes: Sequence[float], seconds: Sequence[float]) -> tuple[f
     return max(alpha, 0.0), (1.0 / slope if slope > 0 else math.inf)
 
 
+def robust_alpha_beta(nbytes: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
+    """α as the median time of the messages too small for their bytes to matter, then β with that α fixed.
+
+    On a shared machine scheduling scatters the small messages' times by a factor of several, and a
+    least-squares intercept lands between them, near none. Starting from the least-squares fit,
+    this repeats two steps until the split stops changing: the messages whose S/β is below a tenth
+    of α are the small ones, and α is the median of their times; 1/β is the least-squares slope,
+    in relative error, through the other messages that take longer than α. With fewer than two
+    small messages it is the least-squares fit.
+    """
+    import statistics
+
+    alpha, beta = fit_alpha_beta(nbytes, seconds)
+    pairs = list(zip(nbytes, seconds, strict=True))
+    split = None
+    for _ in range(20):
+        small = [t for size, t in pairs if size / beta < 0.1 * alpha]
+        if len(small) < 2 or len(small) == split:
+            break
+        split = len(small)
+        alpha = statistics.median(small)
+        large = [(size, t) for size, t in pairs if size / beta >= 0.1 * alpha and t > alpha]
+        # minimise Σ((α + S·k)/t − 1)² over k = 1/β
+        k = (sum(size / t * (1 - alpha / t) for size, t in large) / sum((size / t) ** 2 for size, t in large)
+             if large else 0.0)
+        beta = 1.0 / k if k > 0 else math.inf
+    return alpha, beta
+
+
 def allreduce_seconds(n: int, nbytes: float, alpha: float, beta: float) -> float:
     """Ring all-reduce of S bytes on n workers: 2(n−1) messages of S/n bytes each, 2(n−1)·α + 2(n−1)/n·S/β."""
     if n < 1:
@@ -144,19 +178,28 @@ def bytes_per_gpu(parameters: float, n: int, strategy: str) -> float:
 # ---- math: DDP's buckets, overlapping communication with the backward pass -----------------------
 
 
+BY_HAND = "by hand"  # bucket_schedule's schedule of the hand-written loop
+
+
 def bucket_schedule(layers: int, backward_s: float, latency_s: float, per_layer_s: float,
-                    bucket: int | None) -> tuple[list[tuple[float, float]], list[tuple[float, float]], float]:
+                    bucket: int | str | None) -> tuple[list[tuple[float, float]], list[tuple[float, float]], float]:
     """(start, duration) of each layer's backward and of each all-reduce, and when the step ends.
 
     Gradients become ready layer by layer, the last layer first. ``bucket`` None: one all-reduce of
-    everything after the backward pass. Otherwise every ``bucket`` layers form a message, sent as soon
-    as its gradients are ready and the link is free, while the backward pass goes on (DDP's overlap).
-    A message of k layers costs latency_s + k·per_layer_s.
+    everything after the backward pass. ``BY_HAND``: the hand-written loop, one all-reduce per layer,
+    one after the other, once the backward pass is over. Otherwise every ``bucket`` layers form a
+    message, sent as soon as its gradients are ready and the link is free, while the backward pass
+    goes on (DDP's overlap). A message of k layers costs latency_s + k·per_layer_s.
     """
     backward = [(i * backward_s, backward_s) for i in range(layers)]
     done = layers * backward_s
     if bucket is None:
         messages = [(done, latency_s + layers * per_layer_s)]
+    elif bucket == BY_HAND:
+        cost = latency_s + per_layer_s
+        messages = [(done + i * cost, cost) for i in range(layers)]
+    elif not isinstance(bucket, int) or bucket < 1:
+        raise ParameterError(f"bucket = {bucket!r} is not allowed: must be None, {BY_HAND!r} or a whole number >= 1")
     else:
         messages, free = [], 0.0
         for first in range(0, layers, bucket):
@@ -267,14 +310,14 @@ def _batches_of(sampler: DistributedSampler, size: int) -> list[list[int]]:
 
 
 def time_allreduce(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    """all_reduce time against message size: warm-up, repeats of a fixed number of calls, median and IQR.
+    """all_reduce time against message size: warm-up, repeats of a fixed number of calls, median, IQR and minimum.
 
     labkit.bench's recipe, agreed between ranks: every rank must make the same calls, so after the
     warm-up the ranks agree (all_reduce MAX) on how many calls fill ``target_s`` seconds per repeat.
     (labkit.bench.measure would choose that count from each rank's own times: they differ, and a
     rank left waiting in a collective its peers never call would hang.)
     """
-    medians, iqrs, numbers = [], [], []
+    medians, iqrs, minima, numbers = [], [], [], []
     for nbytes in cfg["sizes"]:
         t = torch.ones(max(1, nbytes // 4), dtype=torch.float32)
         warm = []
@@ -295,9 +338,10 @@ def time_allreduce(rank: int, world_size: int, data: dict[str, Any], cfg: dict[s
         q = torch.tensor(times, dtype=torch.float64).quantile(torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64))
         medians.append(float(q[1]))
         iqrs.append(float(q[2] - q[0]))
+        minima.append(min(times))  # the repeat least disturbed by the other programs on this machine
         numbers.append(number)
     return {"rank": rank, "nbytes": [max(1, n // 4) * 4 for n in cfg["sizes"]], "median_s": medians,
-            "iqr_s": iqrs, "number": numbers, "repeats": cfg["repeats"], "warmup": cfg["warmup"]}
+            "iqr_s": iqrs, "min_s": minima, "number": numbers, "repeats": cfg["repeats"], "warmup": cfg["warmup"]}
 
 
 def fail(rank: int, world_size: int, data: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
@@ -342,7 +386,81 @@ def launch(tasks: Sequence[str], world_size: int, folder: str | Path,
                             preload=preload, **options)
 
 
-# ---- texts -------------------------------------------------------------------------------------
+# ---- scripts: run as torchrun runs them ---------------------------------------------------------
+
+
+def hello_script(cfg: dict[str, Any]) -> None:
+    """The smallest torchrun-style script: join by env://, all-reduce (rank + 1), rank 0 writes the sum, leave."""
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")  # env://: RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT say how to join
+    total = torch.tensor([dist.get_rank() + 1.0])
+    dist.all_reduce(total)
+    if dist.get_rank() == 0:  # one rank writes: N ranks writing the same file would race
+        torch.save({"sum": total, "world_size": dist.get_world_size()}, cfg["out"])
+    dist.destroy_process_group()
+
+
+def run_script(fn: Callable[[dict[str, Any]], None], world_size: int, folder: str | Path,
+               cfg: dict[str, Any], *, timeout_s: float = 120.0) -> list[dict[str, Any]]:
+    """Write ``fn``'s source (a function defined in the notebook) to FOLDER/script.py and launch it as torchrun would.
+
+    The function runs in other processes, which see none of the notebook's names: it must import
+    what it uses inside itself. Returns launch_script's report per rank.
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as err:
+        raise ParameterError(f"fn = {fn!r} is not allowed: its source cannot be read ({err})") from None
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "script.py"
+    script.write_text(f"from __future__ import annotations  # the annotations stay text: the names need no import\n\n\n"
+                      f"{source}\n\nif __name__ == \"__main__\":  # torchrun --standalone --nproc-per-node N script.py "
+                      f"CFG_JSON\n    import json\n    import sys\n\n    {fn.__name__}(json.loads(sys.argv[1]))\n")
+    return processes.launch_script(f"{script}:{fn.__name__}", world_size, folder, cfg, timeout_s=timeout_s,
+                                   preload=["labkit.data", "labkit.models", "torch._dynamo"])
+
+
+def one_process_reference(cfg: dict[str, Any], world_size: int, *, set_epoch: bool = True) -> dict[str, torch.Tensor]:
+    """The weights exercise 1's script must reach: one process, global batch B, DistributedSampler's order.
+
+    DistributedSampler (shuffle, drop_last) takes each epoch's permutation (seeded seed + epoch;
+    seed alone when ``set_epoch`` is False, the mistake of never calling it), cut to a multiple of
+    world_size; with batch B/N per rank, step k of the N ranks together covers positions k·B to
+    (k+1)·B − 1 of it. ``cfg``: seed, epochs, batch_size, lr, optimizer ('sgd' with momentum 0.9
+    or 'adam').
+    """
+    from labkit.data import digits
+
+    data = digits(cfg["seed"])
+    x, y = data.x_train.double(), data.y_train
+    model = mlp(seed=cfg["seed"], dtype=torch.float64)
+    optimizer = make_optimizer(model, cfg)
+    per_rank = len(x) // world_size  # drop_last: every rank the same number of examples
+    per_rank_batch = cfg["batch_size"] // world_size
+    for epoch in range(cfg["epochs"]):
+        g = torch.Generator().manual_seed(cfg["seed"] + (epoch if set_epoch else 0))
+        order = torch.randperm(len(x), generator=g)[: per_rank * world_size]
+        for k in range(per_rank // per_rank_batch):
+            chosen = order[k * cfg["batch_size"]:(k + 1) * cfg["batch_size"]]
+            optimizer.zero_grad()
+            F.cross_entropy(model(x[chosen]), y[chosen]).backward()
+            optimizer.step()
+    return model.state_dict()
+
+
+def make_optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    """SGD with momentum 0.9 for cfg['optimizer'] == 'sgd', Adam for 'adam', at cfg['lr']."""
+    if cfg["optimizer"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=0.9)
+    if cfg["optimizer"] == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    raise ParameterError(f"optimizer = {cfg['optimizer']!r} is not allowed: must be 'sgd' or 'adam'")
+
+
+# ---- texts ---------------------------------------------------------------------------------------
 
 
 def si(value: float, unit: str = "") -> str:
@@ -419,13 +537,15 @@ def proof_figure(versus_one: dict[str, Sequence[float]], between_ranks: dict[str
 
 
 def alpha_beta_figure(nbytes: Sequence[float], medians: Sequence[float], iqrs: Sequence[float], latency: float,
-                      bandwidth: float, world_size: int):
-    """Measured all_reduce time against message size (log-log, IQR bars) with the fitted t = α + S/β."""
+                      bandwidth: float, world_size: int, minima: Sequence[float] | None = None):
+    """Measured all_reduce time against message size (log-log, IQR bars, minima) with the fitted t = α + S/β."""
     from labkit.plot import figure
 
     fig, ax = figure(width=7.5, height=4.3)
     ax.errorbar(nbytes, medians, yerr=[[i / 2 for i in iqrs], [i / 2 for i in iqrs]], fmt="o", color="tab:blue",
                 capsize=3, label=f"measured: median of repeats, IQR bars ({world_size} process(es))")
+    if minima is not None:
+        ax.loglog(nbytes, minima, "v", color="tab:green", label="measured: fastest repeat (the fit's points)")
     sizes = torch.logspace(math.log10(min(nbytes)), math.log10(max(nbytes)), 100, dtype=torch.float64)
     fitted = latency + sizes / bandwidth
     ax.loglog(sizes, fitted, color="black", label=f"fit: t = {si(latency, 's')} + S / ({si(bandwidth, 'B/s')})")
@@ -435,13 +555,13 @@ def alpha_beta_figure(nbytes: Sequence[float], medians: Sequence[float], iqrs: S
                   label="S / β: the bytes' time")
     ax.set(xlabel="message size S (bytes, log scale)", ylabel="time per all_reduce (s, log scale)",
            title="all_reduce over gloo on loopback (measured)")
-    ax.set_ylim(min(medians) / 4, max(max(medians), float(fitted[-1])) * 3)
+    ax.set_ylim(min([*medians, *(minima or [])]) / 4, max(max(medians), float(fitted[-1])) * 3)
     ax.legend(fontsize=8, loc="upper left")
     return fig
 
 
 def overlap_figure(layers: int = 8, backward_s: float = 1.0, latency_s: float = 1.0, per_layer_s: float = 0.5,
-                   buckets: Sequence[int | None] = (None, 1, 3)):
+                   buckets: Sequence[int | str | None] = (BY_HAND, None, 1, 3)):
     """Schematic timelines of one backward pass and its all-reduces: after the pass, per layer, in buckets."""
     from labkit.plot import figure
 
@@ -455,8 +575,9 @@ def overlap_figure(layers: int = 8, backward_s: float = 1.0, latency_s: float = 
         ax.broken_barh(messages, (y + 0.1, 0.8), facecolors="tab:orange", edgecolors="white")
         ax.plot([end, end], [y, y + 2.0], color="black", linewidth=2)
         ax.text(end + 0.15, y + 1.0, f"step ends at {end:g}", va="center", fontsize=9)
-        name = ("one all-reduce after backward" if bucket is None
-                else "every layer sent alone" if bucket == 1 else f"buckets of {bucket} layers (DDP)")
+        name = ("by hand: each layer after backward" if bucket == BY_HAND
+                else "one all-reduce after backward" if bucket is None
+                else "every layer sent when ready" if bucket == 1 else f"buckets of {bucket} layers (DDP)")
         ticks += [y + 1.5, y + 0.5]
         names += [f"{name}: backward", "all-reduce"]
     ax.set_yticks(ticks, names, fontsize=9)
@@ -485,9 +606,23 @@ def scaling_figure(ns: Sequence[int], spec_curves: dict[str, Sequence[float]],
     fig, (left, right) = figure(2, width=13, height=4.6)
     palette = ["tab:blue", "tab:purple", "tab:red", "tab:green", "tab:brown", "tab:orange"]
     links = list(dict.fromkeys(label.split(", compute")[0] for label in spec_curves))
+    drawn: list[tuple[Sequence[float], list[str], str, str]] = []  # curves that coincide are drawn once
     for label, values in spec_curves.items():
         color = palette[links.index(label.split(", compute")[0]) % len(palette)]
         style = "--" if "this machine" in label else "-"
+        same = next((d for d in drawn if d[2] == style and max(abs(a - b) for a, b in zip(d[0], values,
+                                                                                          strict=True)) < 1e-3), None)
+        if same:
+            same[1].append(label)
+        else:
+            drawn.append((values, [label], style, color))
+    for values, names, style, color in drawn:
+        if len(names) == 1:
+            label = names[0]
+        else:
+            links_named = ", ".join(name.split(", compute")[0] for name in names)
+            label = f"{links_named}, compute{names[0].split(', compute')[1]} ({len(names)} curves, the same)"
+            color = "black"
         left.plot(ns, values, style, color=color, marker=".", label=label)
     for (label, values), color in zip(measured_curves.items(), palette, strict=False):
         right.plot(ns, values, "-", color=color, marker=".", label=label)

@@ -7,6 +7,7 @@ labkit.processes' job, tested in tests/core/test_processes.py.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers import worker_tasks as tasks
 from labkit import processes
 from labkit.errors import ParameterError
 from labkit.lessons import parallel as pl
@@ -70,6 +72,20 @@ def test_fit_alpha_beta_recovers_the_model() -> None:
     assert pl.fit_alpha_beta([1e3, 1e6], [1e-6, 1e-2])[0] == 0.0  # an intercept below 0 is clamped
     with pytest.raises(ParameterError, match="two"):
         pl.fit_alpha_beta([4], [1e-5])
+
+
+def test_robust_alpha_is_the_typical_small_message_and_beta_fits_the_rest() -> None:
+    sizes = [4 * 8**k for k in range(8)]
+    clean = [3e-5 + s / 2e9 for s in sizes]
+    alpha, beta = pl.robust_alpha_beta(sizes, clean)
+    assert alpha == pytest.approx(3e-5, rel=0.02) and beta == pytest.approx(2e9, rel=0.05)
+    noisy = [t * f for t, f in zip(clean, [0.5, 2.0, 1.0, 1.2, 1.1, 1.0, 1.0, 1.0], strict=True)]  # scheduling noise
+    alpha, beta = pl.robust_alpha_beta(sizes, noisy)
+    # the four messages with S/β below α/10 (S < 6 kB) are the small ones; α is their median
+    assert alpha == pytest.approx(statistics.median(noisy[:4]), rel=1e-12)
+    assert alpha == pytest.approx(3e-5, rel=0.15) and beta == pytest.approx(2e9, rel=0.1)
+    assert abs(pl.fit_alpha_beta(sizes, noisy)[0] - 3e-5) > abs(alpha - 3e-5), "closer than least squares"
+    assert pl.robust_alpha_beta([4, 32], [1e-4, 1e-4]) == pytest.approx((1e-4, math.inf))  # no growth: no bandwidth
 
 
 def _ring_bytes_sent(n: int, numel: int) -> list[int]:
@@ -160,6 +176,10 @@ def test_bucket_schedule() -> None:
     assert messages == [(3.0, 2.5), (6.0, 2.5), (8.5, 2.0)] and end == 10.5
     _, messages, end = pl.bucket_schedule(8, 1.0, 0.0, 0.1, 1)
     assert end == pytest.approx(8.1)  # without latency, per-layer messages hide behind the backward pass
+    _, messages, end = pl.bucket_schedule(8, 1.0, 1.0, 0.5, pl.BY_HAND)
+    assert messages[0] == (8.0, 1.5) and len(messages) == 8 and end == 20.0  # after backward, 8 latencies
+    with pytest.raises(ParameterError, match="bucket = 0"):
+        pl.bucket_schedule(8, 1.0, 1.0, 0.5, 0)
 
 
 def test_texts() -> None:
@@ -263,9 +283,9 @@ def test_a_worker_that_raises_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_lesson_launches_only_its_own_tasks(tmp_path: Path) -> None:
-    for tasks in (["train"], [], ["collectives", "hang"]):
+    for names in (["train"], [], ["collectives", "hang"]):
         with pytest.raises(ParameterError, match="tasks = .* must be some of collectives, ddp"):
-            pl.launch(tasks, 2, tmp_path)
+            pl.launch(names, 2, tmp_path)
     with pytest.raises(ParameterError, match="world_size = 0"):  # the rest is checked by labkit.processes
         pl.launch(["collectives"], 0, tmp_path)
 
@@ -285,6 +305,10 @@ def test_figures_draw(agg) -> None:
     fig = pl.scaling_figure(ns, {"PCIe, compute: this machine": [1.0] * 11, "PCIe, compute: H100 peak": [0.5] * 11},
                             {"1 million parameters": [0.9] * 11}, 2**20)
     assert [len(ax.get_lines()) for ax in fig.axes] == [3, 2]
+    same = {f"{link}, compute: this machine": [1.0] * 11 for link in ("PCIe", "NVLink", "InfiniBand")}
+    fig = pl.scaling_figure(ns, {**same, "PCIe, compute: H100 peak": [0.5] * 11}, {"x": [0.9] * 11}, 2**20)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert len(labels) == 2 and "PCIe, NVLink, InfiniBand, compute: this machine (3 curves, the same)" in labels
     fig = pl.memory_figure(70e9, [8, 64], [("A100", 80), ("H100", 80), ("T4", 16)])
     assert len(fig.axes[0].patches) == 2 * len(pl.STRATEGIES)
     assert len(fig.axes[0].get_lines()) == 2  # one line per distinct memory size
@@ -323,3 +347,29 @@ def test_headless_explorer_prints_its_text(agg, capsys: pytest.CaptureFixture[st
     assert pl.scaling_explorer({"H100": 989.5e12}, 1e-4, step_seconds=step_seconds,
                                scaling_efficiency=scaling_efficiency) is None
     assert "prediction for 8 worker(s)" in capsys.readouterr().out
+
+
+# ---- scripts, as torchrun runs them
+
+
+def test_the_hello_script_runs_through_run_script_and_only_rank_0_writes(tmp_path: Path) -> None:
+    ranks = pl.run_script(pl.hello_script, 2, tmp_path, {"out": "sum.pt"})
+    assert [r["files"] for r in ranks] == [["sum.pt"], []] and all(r["destroyed"] for r in ranks)
+    saved = torch.load(tmp_path / "rank0" / "sum.pt", weights_only=True)
+    assert saved["sum"].item() == 3.0 and saved["world_size"] == 2
+    assert "if __name__ == \"__main__\":" in (tmp_path / "script.py").read_text()  # runs under torchrun as it is
+    with pytest.raises(ParameterError, match="its source cannot be read"):
+        pl.run_script(print, 2, tmp_path, {})
+
+
+def test_the_one_process_reference_is_what_ddp_on_n_processes_reaches(tmp_path: Path) -> None:
+    cfg = {"seed": 2, "epochs": 2, "batch_size": 48, "lr": 0.01, "optimizer": "adam", "out": "w.pt"}
+    processes.launch_script(tasks.ref("script_ddp"), 3, tmp_path, cfg, preload=["torch._dynamo", "labkit.data"])
+    got = torch.load(tmp_path / "rank0" / "w.pt", weights_only=True)
+    want = pl.one_process_reference(cfg, 3)
+    assert max((got[k] - want[k]).abs().max().item() for k in want) < 1e-12
+    never_reseeded = pl.one_process_reference(cfg, 3, set_epoch=False)
+    assert max((got[k] - never_reseeded[k]).abs().max().item() for k in want) > 1e-3  # the second epoch differs
+    with pytest.raises(ParameterError, match="optimizer = 'lion'"):
+        pl.one_process_reference({**cfg, "optimizer": "lion"}, 3)
+

@@ -190,3 +190,33 @@ def test_lesson_06_classifier() -> None:
         assert f"more data lowered validation accuracy at {drops} step(s)" in out
     else:
         assert "more data raised validation accuracy at every step" in out
+
+
+def test_lesson_08_data_parallel() -> None:
+    out, prose = _text("08_data_parallel")
+    # averaging parameters after an SGD or momentum step is linear in the gradients; only Adam or local steps differ
+    assert "Momentum keeps it linear" in prose and "It breaks with **Adam**" in prose
+    assert "with momentum or Adam the optimizer's state makes the two differ" not in prose
+    # the FLOPs of a step are counted, and 6P is named a rule of thumb
+    per_example = _num(rf"one training step, counted: [\d,]+ FLOPs = {NUMBER}·P per example", out)
+    assert 3 < per_example < 6 and "the rule of thumb $6P$" in prose
+    # α is the median of the small messages' fastest repeats, and passes through the middle of them
+    rows = [(float(m.group(1).replace(",", "")), m.group(2), m.group(3))
+            for m in _all(r"([\d,]+) bytes: fastest\s+([\d.]+) (µs|ms|s),", out)]
+    scale = {"µs": 1e-6, "ms": 1e-3, "s": 1.0}
+    fastest = [(size, float(value) * scale[unit]) for size, value, unit in rows]
+    fit = re.search(r"through the fastest repeats: α = ([\d.]+) (µs|ms|s) per all_reduce, β = ([\d.]+) (MB|GB)/s", out)
+    alpha = float(fit.group(1)) * scale[fit.group(2)]
+    beta = float(fit.group(3)) * {"MB": 1e6, "GB": 1e9}[fit.group(4)]
+    small = sorted(t for size, t in fastest if size / beta < 0.1 * alpha)
+    assert len(small) >= 2 and small[0] <= alpha <= small[-1]
+    assert sum(t <= alpha * 1.01 for t in small) >= len(small) / 2 <= sum(t >= alpha * 0.99 for t in small)
+    # NVLink's prediction is said to hold inside one NVLink domain only
+    n80 = _num(r"NVLink 4 \(H100\)\s+efficiency .*; ≥ 80% up to N = (\d+)", out)
+    assert (f"N = {n80:g} is past 8 GPUs (server)" in out) == (n80 > 8)
+    assert "only as many as one NVLink domain" in prose
+    # torchrun's command and environment, beside the lesson's launcher
+    assert "torchrun --standalone --nproc-per-node 2 script.py" in prose
+    assert "the same under torchrun: torchrun --standalone --nproc-per-node" in out
+    assert re.search(r"rank 0 saw RANK=0, LOCAL_RANK=0, WORLD_SIZE=\d+, LOCAL_WORLD_SIZE=\d+, "
+                     r"MASTER_ADDR=127.0.0.1", out)
