@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import errno
+import faulthandler
 import importlib
 import importlib.util
 import json
@@ -49,6 +50,7 @@ from typing import Any
 from labkit.errors import LabkitError, ParameterError
 
 HOST = "127.0.0.1"  # loopback only: nothing a launch starts is reachable from another machine
+STACKS_SIGNAL = signal.SIGUSR1  # asks a launch's processes to write where they are (faulthandler)
 
 
 class LaunchError(LabkitError, RuntimeError):
@@ -81,13 +83,15 @@ def kill_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
 
 
 def wait_group(proc: subprocess.Popen, *, timeout_s: float, cancelled: Callable[[], bool] = lambda: False,
-               poll_s: float = 0.2, grace: float = 2.0) -> tuple[str, str | None, str | None]:
+               poll_s: float = 0.2, grace: float = 2.0,
+               on_timeout: Callable[[], None] = lambda: None) -> tuple[str, str | None, str | None]:
     """Wait for ``proc`` (a group leader) at most ``timeout_s`` s; returns (failure, stdout, stderr).
 
     failure is '' when it ended by itself, 'timeout' or 'cancelled' when its group was killed. Its
     pipes, if any, are drained while it runs, so a chatty child cannot block on a full pipe. The
     group is killed in every case (a normal end too: children left behind go with it), and on an
-    exception such as Ctrl-C before that exception goes on.
+    exception such as Ctrl-C before that exception goes on. ``on_timeout`` runs at the limit, before
+    the kill (to collect evidence of what the group was doing).
     """
     start = time.monotonic()
     failure = ""
@@ -105,6 +109,7 @@ def wait_group(proc: subprocess.Popen, *, timeout_s: float, cancelled: Callable[
                     failure = "cancelled"
                 elif time.monotonic() - start > timeout_s:
                     failure = "timeout"
+                    on_timeout()
                 if failure:
                     kill_group(proc, grace)
                     out, err = _drain(proc)
@@ -187,6 +192,33 @@ def _write(path: Path, payload: dict[str, Any]) -> None:
 TORCHRUN_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
+# Process groups a worker keeps until it exits (see _keep_process_groups).
+_KEPT: list[Any] = []
+
+
+def _keep_process_groups() -> None:
+    """Hold every default process group this process creates, so that none is freed before the process ends.
+
+    torch 2.13 can deadlock when the last reference to a gloo process group goes away with the GIL
+    held, as it does when a script's DistributedDataParallel model is freed at the end of its
+    function: ~ProcessGroupGloo joins its worker thread, and that thread, destroying its last
+    all-reduce, waits for the GIL to drop a Python object. (Seen here about once in ten DDP runs
+    under load; gdb showed exactly those two threads.) A group held here is never freed: the worker
+    leaves with os._exit once its results are written, and the operating system closes the sockets.
+    """
+    import torch.distributed as dist
+    import torch.distributed.distributed_c10d as c10d
+
+    original = c10d.init_process_group
+
+    def init_process_group(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        _KEPT.append(c10d._get_default_group())
+
+    init_process_group.__doc__, init_process_group.__wrapped__ = original.__doc__, original
+    dist.init_process_group = c10d.init_process_group = init_process_group
+
+
 def _run_script(rank: int, world_size: int, port: int, out: Path, cfg: dict[str, Any]) -> None:
     """One rank of launch_script: torchrun's environment, a scratch folder, the entry function, a report."""
     import torch.distributed as dist
@@ -198,6 +230,7 @@ def _run_script(rank: int, world_size: int, port: int, out: Path, cfg: dict[str,
                       LOCAL_WORLD_SIZE=str(world_size), MASTER_ADDR=HOST, MASTER_PORT=str(port),
                       TORCHELASTIC_USE_AGENT_STORE="True")  # join the launcher's store, as torchrun's workers do
     started = time.perf_counter()
+    _keep_process_groups()  # before the script is loaded: its `from torch.distributed import ...` sees it
     resolve(cfg["entry"])(cfg["config"])
     left_open = dist.is_initialized()
     if left_open:
@@ -215,15 +248,18 @@ def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, An
 
     torch.set_num_threads(1)  # N processes share this machine's cores
     out = Path(folder)
+    stacks = open(out / f"stack-rank{rank}.txt", "w")  # noqa: SIM115 - open while the worker lives
+    faulthandler.register(STACKS_SIGNAL, file=stacks, all_threads=True)  # where it is, when a launch times out
     timeout = datetime.timedelta(seconds=cfg["collective_timeout_s"])
     stage = "init_process_group"
     try:
-        if cfg.get("entry"):
+        if cfg["entry"]:
             stage = cfg["entry"].rpartition(":")[2]
             _run_script(rank, world_size, port, out, cfg)
-            return
+            _leave()
         store = dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout)
         dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
+        _KEPT.append(dist.group.WORLD)  # freed by no one: see _keep_process_groups
         data = torch.load(out / "data.pt", weights_only=True) if (out / "data.pt").exists() else {}
         for task, reference in cfg["tasks"]:
             stage = task
@@ -241,6 +277,14 @@ def worker(rank: int, world_size: int, port: int, folder: str, cfg: dict[str, An
             line += f" (world_size = {world_size}: did {world_size} processes start and join?)"
         _write(out / f"error-rank{rank}.json", {"rank": rank, "time": time.time(), "line": line})
         raise
+    _leave()
+
+
+def _leave() -> None:
+    """End a worker that succeeded, without freeing what it holds (the process groups: _keep_process_groups)."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
 
 
 # ---- the launcher: python -m labkit.processes FOLDER --------------------------------------------
@@ -271,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder = Path(args.folder)
     cfg = json.loads((folder / "config.json").read_text())
+    stacks = open(folder / "stack-launcher.txt", "w")  # noqa: SIM115 - open while the launcher lives
+    faulthandler.register(STACKS_SIGNAL, file=stacks, all_threads=True)
     world_size, processes = cfg["world_size"], cfg.get("processes", cfg["world_size"])
     try:
         sock = listen(cfg.get("port", 0))
@@ -329,7 +375,7 @@ def launch_script(entry: str, world_size: int, folder: str | Path, config: dict[
 
 def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, timeout_s: float = 60.0,
            collective_timeout_s: float = 20.0, port: int = 0, processes: int | None = None,
-           data: dict[str, Any] | None = None, preload: Sequence[str] = (),
+           data: dict[str, Any] | None = None, preload: Sequence[str] = (), entry: str | None = None,
            **config: Any) -> dict[str, list[dict[str, Any]]]:
     """Run ``tasks`` (name -> 'module:function') on ``world_size`` worker processes; each task's results per rank.
 
@@ -338,9 +384,9 @@ def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, tim
     the port is taken, the time limit passed) raises LaunchError with one line. ``processes``
     (default: world_size) starts another number of processes than world_size says, to show what
     a wrong world size does. ``data`` (tensors) is saved for the workers to load; ``preload``
-    names modules the launcher imports once before it forks; ``config`` goes to the tasks.
+    names modules the launcher imports once before it forks; ``config`` goes to the tasks. ``entry``
+    ('file.py:function') runs a whole script instead of tasks: see ``launch_script``.
     """
-    entry = config.get("entry")
     if not isinstance(tasks, Mapping) or not (tasks or entry):
         raise ParameterError(f"tasks = {tasks!r} is not allowed: must map task names to 'module:function'")
     for reference in [*tasks.values(), *([entry] if entry else [])]:
@@ -355,7 +401,7 @@ def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, tim
             raise ParameterError(f"{name} = {value!r} is not allowed: must be > 0")
     if not 0 <= port <= 65535:
         raise ParameterError(f"port = {port!r} is not allowed: must be 0 (any free port) to 65535")
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # a script's ranks change directory: their results still land here
     folder.mkdir(parents=True, exist_ok=True)
     for old in [*folder.glob("*-rank*.*"), folder / "error.txt", folder / "data.pt"]:
         old.unlink(missing_ok=True)
@@ -363,18 +409,23 @@ def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, tim
         import torch
 
         torch.save(data, folder / "data.pt")
-    cfg = dict(config, tasks=[[name, reference] for name, reference in tasks.items()], world_size=world_size,
-               processes=processes, port=port, collective_timeout_s=collective_timeout_s, preload=list(preload))
+    cfg = dict(config, tasks=[[name, reference] for name, reference in tasks.items()], entry=entry,
+               world_size=world_size, processes=processes, port=port, collective_timeout_s=collective_timeout_s,
+               preload=list(preload))
     (folder / "config.json").write_text(json.dumps(cfg))
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", GLOO_SOCKET_IFNAME=loopback_interface(),
                PYTHONUNBUFFERED="1")
     with open(folder / "launcher.log", "w") as log:
         proc = start_group([sys.executable, "-m", "labkit.processes", str(folder)], stdout=log,
                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        failure, _, _ = wait_group(proc, timeout_s=timeout_s)
+        failure, _, _ = wait_group(proc, timeout_s=timeout_s, on_timeout=lambda: _dump_stacks(proc, folder))
     if failure:
+        done = [r for r in range(world_size) if (folder / f"{(list(tasks) or ['script'])[-1]}-rank{r}.json").exists()]
+        waiting = [r for r in range(world_size) if r not in done]
         raise LaunchError(f"the {processes} worker process(es) were still running after {timeout_s:g} s "
-                          "and were stopped: a rank waits for something that never comes")
+                          "and were stopped: a rank waits for something that never comes "
+                          f"(unfinished: rank {', '.join(map(str, waiting)) or 'none'} of {world_size}; "
+                          f"where each one was: {folder / 'stack-rank<r>.txt'})")
     if proc.returncode != 0:
         error = folder / "error.txt"
         if error.exists():
@@ -382,6 +433,19 @@ def launch(tasks: Mapping[str, str], world_size: int, folder: str | Path, *, tim
         tail = [line for line in (folder / "launcher.log").read_text(errors="replace").splitlines() if line.strip()]
         raise LaunchError(f"the launcher exited with status {proc.returncode}: {tail[-1] if tail else 'no output'}")
     return read_results(folder, list(tasks) or ["script"], world_size)
+
+
+def _dump_stacks(proc: subprocess.Popen, folder: Path, wait_s: float = 3.0) -> None:
+    """Ask every process of the launch to write its Python stacks (``faulthandler``) before it is killed."""
+    try:
+        os.killpg(proc.pid, STACKS_SIGNAL)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:  # a process in C code writes as soon as the signal arrives
+        if all(p.stat().st_size for p in folder.glob("stack-*.txt")):
+            return
+        time.sleep(0.1)
 
 
 def read_results(folder: str | Path, tasks: Sequence[str], world_size: int) -> dict[str, list[dict[str, Any]]]:

@@ -201,9 +201,12 @@ def test_a_collective_nobody_joins_times_out(tmp_path: Path) -> None:
 
 def test_a_launch_over_its_time_limit_is_killed_with_all_its_processes(tmp_path: Path) -> None:
     started = time.monotonic()
-    with pytest.raises(processes.LaunchError, match="still running after 3 s and were stopped"):
+    with pytest.raises(processes.LaunchError, match="still running after 3 s and were stopped") as caught:
         processes.launch({"sleep": tasks.ref("sleep")}, 2, tmp_path, timeout_s=3)
     assert time.monotonic() - started < 15
+    assert "unfinished: rank 0, 1 of 2" in str(caught.value) and "\n" not in str(caught.value)
+    for rank in (0, 1):  # the evidence: where each rank was when it was stopped
+        assert "in sleep" in (tmp_path / f"stack-rank{rank}.txt").read_text()
     assert not _gone(_left_over(tmp_path)), "a worker outlived the launch"
 
 
