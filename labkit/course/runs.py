@@ -10,6 +10,7 @@ its own file, so its stored outputs are what the code prints now.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from labkit.course.catalog import check_value, inspect_params, lessons
 from labkit.course.executor import kernel_env, pool
 from labkit.course.report import error_line, export_html, write_summary
+from labkit.course.sandbox import local_kernel_manager
 from labkit.errors import CourseError
 from labkit.paths import safe_output_dir
 
@@ -66,6 +68,7 @@ def run_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
         pm.execute_notebook(
             str(source), str(output), parameters=parameters, kernel_name="python3", cwd=str(out),
             progress_bar=False, request_save_on_cell_execute=True, execution_timeout=int(payload["timeout"]) + 1,
+            km=local_kernel_manager(out.parent / "kernel", kernel_name="python3"),  # unix sockets: no port races
         )
     except PapermillExecutionError as err:
         error = f"{err.ename}: {(err.evalue or '').strip().splitlines()[0] if err.evalue else ''}".rstrip(": ")
@@ -187,17 +190,19 @@ def execute_in_place(path: Path, *, timeout: int = 600) -> float:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        record_timing=False,
-        store_widget_state=False,
-        coalesce_streams=True,  # one stdout output per cell, however the kernel flushed it
-        resources={"metadata": {"path": str(path.parent)}},
-    )
     start = time.perf_counter()
-    client.execute(env=kernel_env())  # headless: no live widgets or bars in stored outputs
+    with tempfile.TemporaryDirectory(prefix="labkit-kernel-") as sockets:
+        client = NotebookClient(
+            nb,
+            km=local_kernel_manager(Path(sockets), kernel_name="python3"),  # unix sockets: no port races
+            timeout=timeout,
+            kernel_name="python3",
+            record_timing=False,
+            store_widget_state=False,
+            coalesce_streams=True,  # one stdout output per cell, however the kernel flushed it
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.execute(env=kernel_env())  # headless: no live widgets or bars in stored outputs
     nbformat.write(nb, path)
     return time.perf_counter() - start
 

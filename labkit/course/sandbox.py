@@ -207,12 +207,38 @@ def _processes_of(uid: int) -> int:
     return count
 
 
-def kernel_manager(sandbox: Sandbox | None, **kwargs: Any):
-    """An async kernel manager whose kernel runs in ``sandbox`` (or, with None, as a plain local kernel)."""
+def local_kernel_manager(sockets: Path, manager: type | None = None, **kwargs: Any):
+    """A kernel manager (``manager``, default AsyncKernelManager) whose kernel talks over unix sockets in ``sockets``.
+
+    Not tcp: jupyter_client picks a kernel's five tcp ports by binding and closing them, and keeps
+    them only in its own process's memory until the kernel binds them a second or two later. Two
+    processes starting kernels at once (parallel runs, graders, tests), or anything else opening a
+    connection meanwhile, can take one of those ports, and that kernel dies before it answers.
+    ``sockets`` should be a short path of this run's own (a unix socket path has at most 107 bytes).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    sockets = Path(sockets)
+    if len(str(sockets / "k-99")) > 107:
+        raise CourseError(f"the kernel socket folder {sockets} is too long a path for unix sockets: "
+                          "at most about 100 bytes")
+    sockets.mkdir(parents=True, exist_ok=True)
+    km = (manager or AsyncKernelManager)(transport="ipc", ip=str(sockets / "k"), **kwargs)
+    km.connection_file = str(sockets / "kernel.json")
+    return km
+
+
+def kernel_manager(sandbox: Sandbox | None, sockets: Path | None = None, **kwargs: Any):
+    """An async kernel manager whose kernel runs in ``sandbox`` (or, with None, as a plain local kernel).
+
+    Either way the kernel talks over unix sockets: the sandbox's folder, or ``sockets`` for a local one.
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     if sandbox is None:
-        return AsyncKernelManager(**kwargs)
+        if sockets is None:
+            raise CourseError("a local kernel needs a folder for its sockets")
+        return local_kernel_manager(sockets, **kwargs)
 
     class SandboxedKernelManager(AsyncKernelManager):
         """jupyter_client's manager, with the kernel's command wrapped in bubblewrap and ipc sockets."""
@@ -222,9 +248,7 @@ def kernel_manager(sandbox: Sandbox | None, **kwargs: Any):
             sandbox.prepare()  # the connection file is written by now: the kernel's user must read it
             return sandbox.command(cmd)
 
-    sandbox.sockets.mkdir(parents=True, exist_ok=True)
-    km = SandboxedKernelManager(transport="ipc", ip=str(sandbox.sockets / "k"), **kwargs)
-    km.connection_file = str(sandbox.sockets / "kernel.json")
+    km = local_kernel_manager(sandbox.sockets, SandboxedKernelManager, **kwargs)
     spec = km.kernel_spec
     if spec is not None:
         # A signal from outside cannot reach into the sandbox's pid namespace reliably; a message can.

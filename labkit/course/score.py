@@ -18,6 +18,7 @@ import copy
 import errno
 import os
 import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def items(nb: Any) -> dict[str, tuple[str, float]]:
 # ---- run ------------------------------------------------------------------------------------------
 
 
-def _timed_execute(cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | None) -> Any:
+def _timed_execute(cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | None, sockets: Path) -> Any:
     from nbformat import NotebookNode
     from nbgrader.preprocessors import Execute
 
@@ -87,7 +88,7 @@ def _timed_execute(cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | 
                 self.left_running = _left_running(self.km)
             return result
 
-    km = kernel_manager(sandbox, kernel_name=KERNEL)
+    km = kernel_manager(sandbox, sockets, kernel_name=KERNEL)
     executor = TimedExecute(log=LOG, timeout=cell_timeout, kernel_name=KERNEL, interrupt_on_timeout=True,
                             allow_errors=True, record_timing=False, store_widget_state=False,
                             # A kernel slow to go idle after an interrupt must not abort the whole notebook.
@@ -122,11 +123,12 @@ def run_notebook(nb: Any, *, cell_timeout: int, notebook_timeout: int, sandbox: 
     from nbgrader.preprocessors import LimitOutput
 
     problem = ""
-    executor, km = _timed_execute(cell_timeout, notebook_timeout, sandbox)
-    try:
-        nb, _ = executor.preprocess(nb, {"metadata": {"path": str(workdir)}}, km)
-    except Exception as err:  # noqa: BLE001 - a dead kernel, a kernel that never answers: grade what did run
-        problem = f"execution stopped: {type(err).__name__}: {first_line(str(err))}"
+    with tempfile.TemporaryDirectory(prefix="labkit-kernel-") as sockets:  # used when there is no sandbox
+        executor, km = _timed_execute(cell_timeout, notebook_timeout, sandbox, Path(sockets))
+        try:
+            nb, _ = executor.preprocess(nb, {"metadata": {"path": str(workdir)}}, km)
+        except Exception as err:  # noqa: BLE001 - a dead kernel, a kernel that never answers: grade what did run
+            problem = f"execution stopped: {type(err).__name__}: {first_line(str(err))}"
     ran = set(getattr(executor, "ran", set()))
     if getattr(executor, "skipped", None):
         problem = problem or f"the notebook ran past its {notebook_timeout} s; later cells were not run"

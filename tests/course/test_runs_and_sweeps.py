@@ -261,3 +261,29 @@ def test_workbook_run_stops_a_notebook_at_its_time_limit(tmp_path) -> None:
     records = run_workbook(["00"], tmp_path, timeout=1, html=False, progress=False)
     assert records[0].status == "timeout" and "time limit of 1 s" in records[0].error
     assert not (tmp_path / "00_start_here.json").exists()
+
+
+def test_a_local_kernel_talks_over_its_own_unix_sockets_never_racing_for_tcp_ports(tmp_path) -> None:
+    # Parallel runs once lost a kernel ("Kernel died before replying to kernel_info"): a tcp port that
+    # jupyter_client had picked and released was taken before the kernel bound it. Unix sockets in a
+    # folder of the run's own cannot be taken by anyone else.
+    from jupyter_client.manager import KernelManager
+
+    from labkit.course.sandbox import local_kernel_manager
+
+    km = local_kernel_manager(tmp_path / "k", KernelManager, kernel_name="python3")
+    km.start_kernel()
+    try:
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive("print(6 * 7)", timeout=60, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok"
+        info = json.loads(Path(km.connection_file).read_text())
+        assert info["transport"] == "ipc" and Path(km.connection_file).parent == tmp_path / "k"
+        assert sorted(p.name for p in (tmp_path / "k").glob("k-*")), "the kernel's sockets are in its folder"
+        kc.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)
+    with pytest.raises(CourseError, match="too long a path for unix sockets"):
+        local_kernel_manager(tmp_path / ("x" * 120), kernel_name="python3")
