@@ -20,7 +20,7 @@ from typing import Any
 from labkit.course.catalog import check_value, inspect_params, lessons
 from labkit.course.executor import kernel_env, pool
 from labkit.course.report import error_line, export_html, write_summary
-from labkit.course.sandbox import local_kernel_manager
+from labkit.course.sandbox import local_kernel_manager_class
 from labkit.errors import CourseError
 from labkit.paths import safe_output_dir
 
@@ -68,7 +68,7 @@ def run_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
         pm.execute_notebook(
             str(source), str(output), parameters=parameters, kernel_name="python3", cwd=str(out),
             progress_bar=False, request_save_on_cell_execute=True, execution_timeout=int(payload["timeout"]) + 1,
-            km=local_kernel_manager(out.parent / "kernel", kernel_name="python3"),  # unix sockets: no port races
+            kernel_manager_class=local_kernel_manager_class(out.parent / "kernel"),  # unix sockets: no port races
         )
     except PapermillExecutionError as err:
         error = f"{err.ename}: {(err.evalue or '').strip().splitlines()[0] if err.evalue else ''}".rstrip(": ")
@@ -194,7 +194,7 @@ def execute_in_place(path: Path, *, timeout: int = 600) -> float:
     with tempfile.TemporaryDirectory(prefix="labkit-kernel-") as sockets:
         client = NotebookClient(
             nb,
-            km=local_kernel_manager(Path(sockets), kernel_name="python3"),  # unix sockets: no port races
+            kernel_manager_class=local_kernel_manager_class(Path(sockets)),  # unix sockets: no port races
             timeout=timeout,
             kernel_name="python3",
             record_timing=False,

@@ -207,14 +207,16 @@ def _processes_of(uid: int) -> int:
     return count
 
 
-def local_kernel_manager(sockets: Path, manager: type | None = None, **kwargs: Any):
-    """A kernel manager (``manager``, default AsyncKernelManager) whose kernel talks over unix sockets in ``sockets``.
+def local_kernel_manager_class(sockets: Path, manager: type | None = None) -> type:
+    """A kernel manager class (``manager``, default AsyncKernelManager) whose kernel talks over unix sockets.
 
     Not tcp: jupyter_client picks a kernel's five tcp ports by binding and closing them, and keeps
     them only in its own process's memory until the kernel binds them a second or two later. Two
     processes starting kernels at once (parallel runs, graders, tests), or anything else opening a
     connection meanwhile, can take one of those ports, and that kernel dies before it answers.
     ``sockets`` should be a short path of this run's own (a unix socket path has at most 107 bytes).
+    A class, for nbclient's ``kernel_manager_class``: a client that makes its own manager also shuts
+    its kernel down.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -222,10 +224,21 @@ def local_kernel_manager(sockets: Path, manager: type | None = None, **kwargs: A
     if len(str(sockets / "k-99")) > 107:
         raise CourseError(f"the kernel socket folder {sockets} is too long a path for unix sockets: "
                           "at most about 100 bytes")
-    sockets.mkdir(parents=True, exist_ok=True)
-    km = (manager or AsyncKernelManager)(transport="ipc", ip=str(sockets / "k"), **kwargs)
-    km.connection_file = str(sockets / "kernel.json")
-    return km
+    base = manager or AsyncKernelManager
+
+    class UnixSocketKernelManager(base):  # type: ignore[misc, valid-type]
+        def __init__(self, **kwargs: Any) -> None:
+            sockets.mkdir(parents=True, exist_ok=True)
+            super().__init__(**{"transport": "ipc", "ip": str(sockets / "k"), **kwargs})
+            self.connection_file = str(sockets / "kernel.json")
+
+    UnixSocketKernelManager.__name__ = UnixSocketKernelManager.__qualname__ = f"UnixSocket{base.__name__}"
+    return UnixSocketKernelManager
+
+
+def local_kernel_manager(sockets: Path, manager: type | None = None, **kwargs: Any):
+    """An instance of ``local_kernel_manager_class(sockets, manager)``: its kernel on unix sockets in ``sockets``."""
+    return local_kernel_manager_class(sockets, manager)(**kwargs)
 
 
 def kernel_manager(sandbox: Sandbox | None, sockets: Path | None = None, **kwargs: Any):
