@@ -6,6 +6,7 @@ import contextlib
 import copy
 import logging
 import math
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -260,9 +261,19 @@ def captured_messages(loggers: Sequence[str] = ("torch", "torchao")) -> Iterator
             warnings.simplefilter("always")
             yield said
         said.extend(f"{w.category.__name__}: {w.message}" for w in caught)
+        said[:] = [short_paths(message) for message in said]
     finally:
         for log, handlers, propagate in saved:
             log.handlers, log.propagate = handlers, propagate
+
+
+def short_paths(text: str) -> str:
+    """``text`` with every path into an installed package cut to start at ``site-packages/``.
+
+    Where this machine keeps its environment is nobody's business in a stored output, and differs
+    between machines.
+    """
+    return re.sub(r"(?:/[^\s/:'\"]+)+/site-packages/", "site-packages/", text)
 
 
 # ---- text ------------------------------------------------------------------------------------------
@@ -281,6 +292,9 @@ def format_bytes(n: float) -> str:
 # ---- figures ---------------------------------------------------------------------------------------
 
 
+TICK_HEIGHT = 14  # points: the height of one number's tick in formats_figure
+
+
 def formats_figure():
     """Each format's positive numbers on a log axis: its whole range (left) and the numbers near 1 (right)."""
     from labkit.plot import figure
@@ -293,15 +307,16 @@ def formats_figure():
         wide.hlines(row, low, normal, color="tab:orange", linewidth=7, label="subnormal" if row == 1 else None)
         wide.hlines(row, normal, high, color="tab:blue", linewidth=7, label="normal" if row == 1 else None)
         if name == "int8":
-            wide.text(high * 1e3, row, "1 … 127, times a scale", va="center", fontsize=8)
+            wide.text(high * 1e3, row, "1 … 127 (and −1 … −128), times a scale", va="center", fontsize=8)
         try:
             values = representable_values(name)
         except ParameterError:  # float32 and TF32: too many numbers to draw one by one; a line stands for them
-            near.hlines(row, 0.25, 8, color="tab:blue", linewidth=7)
+            # as tall as the other rows' ticks: a solid band is what their ticks would merge into
+            near.hlines(row, 0.25, 8, color="tab:blue", linewidth=TICK_HEIGHT)
             near.text(8.4, row, f"{2 ** facts['mantissa']:,} per octave", va="center", fontsize=8)
             continue
         shown = values[(values >= 0.25) & (values <= 8)]
-        near.plot(shown, [row] * len(shown), "|", color="tab:blue", markersize=14, markeredgewidth=0.8)
+        near.plot(shown, [row] * len(shown), "|", color="tab:blue", markersize=TICK_HEIGHT, markeredgewidth=0.8)
         label = "integers only" if name == "int8" else f"{2 ** facts['mantissa']:,} per octave"
         near.text(8.4, row, label, va="center", fontsize=8)
     for ax in (wide, near):
@@ -331,28 +346,32 @@ def underflow_figure(grads: torch.Tensor, shrink: float, scale: float):
     for values, label, color in variants:
         ax.hist(values.log2().tolist(), bins=bins, histtype="step", linewidth=2, color=color, label=label)
     fp16 = format_facts("float16")
-    for value, text, style in ((fp16["min_subnormal"], "smallest float16 subnormal", ":"),
+    for value, text, style in ((fp16["min_subnormal"] / 2, "at or below: rounds to 0 in float16", "-."),
+                               (fp16["min_subnormal"], "smallest float16 subnormal", ":"),
                                (fp16["min_normal"], "smallest float16 normal", "--"),
                                (fp16["max"], "largest float16", "-")):
         ax.axvline(math.log2(value), color="black", linestyle=style, linewidth=1)
         ax.text(math.log2(value) + 0.3, ax.get_ylim()[1] * 0.96, text, rotation=90, va="top", fontsize=8)
     ax.set(xlabel="log₂ |gradient|", ylabel="count of gradient values",
-           title="float16 has nothing below 2⁻²⁴: smaller gradients become 0; scaling moves them up")
+           title="float16 rounds everything at or below 2⁻²⁵ to 0; scaling moves the gradients up")
     ax.legend(fontsize=8, loc="upper left")
     return fig
 
 
 def pruning_figure(sparsities: Sequence[float], one_shot: Sequence[float], tuned: Sequence[float], dense: float):
-    """Test accuracy against sparsity: right after magnitude pruning and after fine-tuning."""
+    """Validation accuracy against sparsity: right after magnitude pruning and after fine-tuning.
+
+    ``dense`` is the dense model trained for as many extra epochs as the fine-tuning: the fair reference.
+    """
     from labkit.plot import figure
 
     fig, ax = figure()
     percent = [100 * s for s in sparsities]
     ax.plot(percent, [100 * a for a in one_shot], "o-", color="tab:red", label="pruned, no fine-tuning")
     ax.plot(percent, [100 * a for a in tuned], "s-", color="tab:green", label="pruned, then fine-tuned")
-    ax.axhline(100 * dense, color="gray", linestyle="--", linewidth=1, label="dense model")
-    ax.axhspan(100 * dense - 1, 100 * dense, color="gray", alpha=0.15, label="within one point of dense")
-    ax.set(xlabel="sparsity (% of weights set to zero)", ylabel="test accuracy (%)",
+    ax.axhline(100 * dense, color="gray", linestyle="--", linewidth=1, label="dense, trained as many epochs more")
+    ax.axhspan(100 * dense - 1, 100 * dense, color="gray", alpha=0.15, label="within one point of it")
+    ax.set(xlabel="sparsity (% of weights set to zero)", ylabel="validation accuracy (%)",
            title="magnitude pruning of the digit classifier")
     ax.legend(fontsize=9, loc="lower left")
     return fig
@@ -471,7 +490,7 @@ def compress_text(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bits: int,
     small = compress_copy(model, bits, sparsity)
     dense, as_csr = storage_bytes(small, bits), storage_bytes(small, bits, sparse=True)
     kind = {32: "float32", 16: "bfloat16"}.get(bits, f"int{bits} per channel")
-    return (f"{bits} bits ({kind}), {sparsity:.0%} of weights pruned: test accuracy "
+    return (f"{bits} bits ({kind}), {sparsity:.0%} of weights pruned: validation accuracy "
             f"{accuracy_of(small, x, y):.1%} (dense float32: {accuracy_of(model, x, y):.1%}); "
             f"size {dense / 1024:.1f} KiB stored dense, {as_csr / 1024:.1f} KiB stored as CSR "
             f"(float32 dense: {storage_bytes(model, 32) / 1024:.1f} KiB)")
@@ -491,7 +510,7 @@ def compress_figure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bits: in
     hist.hist(kept.tolist(), bins=edges, color="tab:blue", alpha=0.8, label=f"{bits} bits, nonzero")
     zeros = int((w == 0).sum())
     hist.set(xlabel="weight value (first layer, all rows)", ylabel="count",
-             title=f"{zeros:,} zeros (not drawn); test accuracy {accuracy_of(small, x, y):.1%}")
+             title=f"{zeros:,} zeros (not drawn); validation accuracy {accuracy_of(small, x, y):.1%}")
     hist.legend(fontsize=9, loc="upper right")
     row = int(original.abs().amax(dim=1).argmax())  # the row with the largest weight: the coarsest steps
     order = original[row].argsort()

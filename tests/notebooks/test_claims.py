@@ -192,6 +192,37 @@ def test_lesson_06_classifier() -> None:
         assert "more data raised validation accuracy at every step" in out
 
 
+def test_lesson_07_precision_and_compression() -> None:
+    out, prose = _text("07_precision_and_compression")
+    # float16 rounds to 0 at or below 2^-25, not below 2^-24: the prose and the figure's threshold
+    assert "$2^{-25} \\approx 3 \\cdot 10^{-8}$, to **zero**" in prose and "below its smallest subnormal" not in prose
+    assert "256 integers, −128 … 127" in prose and "255 evenly spaced" not in prose
+    # every comparison on validation; the test split read once, for the chosen network and the dense one
+    assert out.count("test accuracy") == 1 and "test accuracy, read once:" in out
+    rows = {float(m.group(1)) / 100: (float(m.group(2)) / 100, float(m.group(3)) / 100)
+            for m in _all(r"sparsity +(\d+)%: validation accuracy ([\d.]+)% pruned, ([\d.]+)% after", out)}
+    dense_tuned = _num(r"trained \d+ epochs more like the pruned ones: ([\d.]+)%", out) / 100
+    assert rows[0.0][1] == dense_tuned, "the fair reference is the dense model fine-tuned as long"
+    chosen = _num(r"chosen on validation: (\d+)% sparsity", out) / 100
+    within = [s for s, (_, tuned) in rows.items() if tuned >= dense_tuned - 0.01 - 1e-9]
+    assert chosen == max(within), "the largest sparsity within one point of the dense model trained as long"
+    for m in _all(r"(\d+)%: +[-+][\d.]+ points right after pruning, +[-+][\d.]+ from fine-tuning: "
+                  r"(level with|(\d+) digit\(s\) (behind|ahead of)) the dense model", out):
+        gap = round((dense_tuned - rows[int(m.group(1)) / 100][1]) * 270)
+        said = 0 if m.group(2) == "level with" else int(m.group(3)) * (1 if m.group(4) == "behind" else -1)
+        assert said == gap, m.group(0)
+    # the batch-1 product: the reading agrees with the verdicts printed above it
+    verdicts = re.findall(r"is [\d.]+× (faster|slower) than float32|cannot tell", out[out.index("batch 1,"):])
+    reading = re.search(r"float32 read its weights at [\d.]+ GB/s\. (.*)", out).group(1)
+    assert reading.startswith("Fewer bytes paid here") == ("faster" in verdicts[:4])
+    # the explorer's starting values, which Exercise 4 quotes: CSR larger than dense at 8 bits and 50 %
+    dense_kib, csr_kib = (float(x) for x in re.search(
+        r"8 bits \(int8 per channel\), 50% of weights pruned: .* size ([\d.]+) KiB stored dense, ([\d.]+) KiB stored "
+        r"as CSR", out).groups())
+    assert csr_kib > dense_kib and "(8 bits, 50 % sparsity) CSR is the *larger* one" in prose
+    assert "site-packages/" not in out.replace("site-packages/torchao", "") and "/.venv/" not in out
+
+
 def test_lesson_08_data_parallel() -> None:
     out, prose = _text("08_data_parallel")
     # averaging parameters after an SGD or momentum step is linear in the gradients; only Adam or local steps differ

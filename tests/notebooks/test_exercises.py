@@ -19,6 +19,8 @@ from helpers.submissions import HIDDEN_BEGIN
 
 matplotlib.use("Agg")
 
+L07_SETUP = "import math\nimport torch\nfrom labkit.lessons import compress as cz\n"
+
 CASES = [
     # lesson, solution cell, the wrong answer, what the hidden tests must say
     ("00_start_here", "bytes_needed",
@@ -56,6 +58,24 @@ CASES = [
         means = [float((model(x).argmax(dim=1) == y).float().mean()) for x, y in batches]
     return sum(means) / len(means)"""),
      "weigh each batch by its size"),
+    # (lesson, cell, wrong, message, setup): these exercises need only the imports in setup, not the lesson's run
+    ("07_precision_and_compression", "l07_format_edges",
+     ("return 2.0 ** (1 - bias - M) / 2", "return 2.0 ** (1 - bias - M)  # the smallest subnormal itself"),
+     "the threshold must be the largest value that becomes 0", L07_SETUP),
+    ("07_precision_and_compression", "l07_format_edges",
+     ("return min(2 ** (M + 1), math.floor(largest))", "return 2 ** (M + 1)  # forgets where the range ends"),
+     "the range ends at 15.9", L07_SETUP),
+    ("07_precision_and_compression", "l07_loss_scaling",
+     ("return None, scale * 0.5, 0", "return None, scale * 0.5, good_steps  # keeps counting across an overflow"),
+     "your scale", L07_SETUP),
+    ("07_precision_and_compression", "l07_loss_scaling",
+     ("if not all(bool(torch.isfinite(g).all()) for g in grads):",
+      "if any(bool(torch.isinf(g).any()) for g in grads):  # NaN slips through"),
+     "skip exactly the steps whose gradients overflowed", L07_SETUP),
+    ("07_precision_and_compression", "l07_csr_break_even",
+     ("    pointers = (rows + 1) * pointer_bits  # paid even by an empty matrix",
+      "    pointers = 0  # forgets the row pointers"),
+     "is larger than dense", L07_SETUP),
 ]
 
 
@@ -78,13 +98,27 @@ def _namespace_before(cells, index: int) -> dict:
     return namespace
 
 
-@pytest.mark.parametrize(("lesson", "grade_id", "wrong", "message"), CASES, ids=[c[1] for c in CASES])
-def test_hidden_tests_reject_the_plausible_wrong_answer(lesson, grade_id, wrong, message) -> None:
+def _ids(cases) -> list[str]:
+    seen: dict[str, int] = {}
+    ids = []
+    for case in cases:
+        seen[case[1]] = seen.get(case[1], 0) + 1
+        ids.append(case[1] if seen[case[1]] == 1 else f"{case[1]}-{seen[case[1]]}")
+    return ids
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_hidden_tests_reject_the_plausible_wrong_answer(case) -> None:
+    lesson, grade_id, wrong, message, *setup = case
     cells = _cells(lesson)
     (index,) = [i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
     test_cell = cells[index + 1]
     visible, hidden = test_cell.source.split(HIDDEN_BEGIN)
-    namespace = _namespace_before(cells, index)
+    if setup:  # only what the exercise needs, stated here (a NameError says when that is no longer enough)
+        namespace: dict = {"__name__": "__lesson__"}
+        _run(setup[0], namespace)
+    else:
+        namespace = _namespace_before(cells, index)
 
     _run(cells[index].source, namespace)  # the instructor's answer passes everything
     _run(test_cell.source, namespace)
