@@ -94,13 +94,16 @@ def model_text(billions: float, dtype_name: str = "bfloat16", gpu_gib: float = 8
     """The two budgets of a model, and how many GPUs of ``gpu_gib`` GiB each needs at the least."""
     weights, train = model_budgets(billions, dtype_name)
     parameters = billions * 1e9
-    def gpus(nbytes: float) -> str:
+    def gpus(nbytes: float, split: str) -> str:
         count = gpus_needed(nbytes, gpu_gib)
-        return f"{count} GPU{'s' if count > 1 else ''} of {gpu_gib:g} GiB at the least"
+        # More than one GPU helps only if the bytes are divided among them; a full copy on each fits on none.
+        return f"{count} GPU{'s' if count > 1 else ''} of {gpu_gib:g} GiB at the least" + (
+            f", {split} across them" if count > 1 else "")
 
-    return (f"{billions:,.3g} B parameters in {dtype_name}: the weights need {human_bytes(weights)} ({gpus(weights)}); "
-            f"training with Adam needs {train.per_parameter(parameters):.0f} bytes per parameter, "
-            f"{human_bytes(train.total)} before activations ({gpus(train.total)})")
+    return (f"{billions:,.3g} B parameters in {dtype_name}: the weights need {human_bytes(weights)} "
+            f"({gpus(weights, 'the weights split')}); training with Adam needs {train.per_parameter(parameters):.0f} "
+            f"bytes per parameter, {human_bytes(train.total)} before activations "
+            f"({gpus(train.total, 'the training state sharded')})")
 
 
 def model_figure(billions: float, dtype_name: str = "bfloat16", gpu_gib: float = 80.0):

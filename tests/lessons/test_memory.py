@@ -49,7 +49,8 @@ def test_a_7b_model_needs_one_gpu_to_run_and_two_to_train() -> None:
     assert gpus_needed(80 * 2**30, 80) == 1 and gpus_needed(80 * 2**30 + 1, 80) == 2  # exactly full still fits
     assert model_text(7.0) == ("7 B parameters in bfloat16: the weights need 13.0 GiB (1 GPU of 80 GiB at the "
                                "least); training with Adam needs 16 bytes per parameter, 104.3 GiB before "
-                               "activations (2 GPUs of 80 GiB at the least)")
+                               "activations (2 GPUs of 80 GiB at the least, the training state sharded across "
+                               "them)")
     # float32 keeps no master copy: 4 + 4 + 8, the same 16 bytes, but the weights alone double
     weights32, train32 = model_budgets(7.0, "float32")
     assert weights32 == 2 * weights and train32.total == train.total and train32.master == 0
