@@ -64,13 +64,20 @@ class Measurement:
         return out
 
     def __str__(self) -> str:
-        rate = f", {self.gflops:.1f} GFLOP/s" if self.flops else ""
-        rate += f", {self.gbps:.1f} GB/s" if self.nbytes else ""
+        rate = f", {format_rate(self.gflops)} GFLOP/s" if self.flops else ""
+        rate += f", {format_rate(self.gbps)} GB/s" if self.nbytes else ""
         return (
             f"{self.label}: median {format_seconds(self.median)} per call "
             f"(IQR {format_seconds(self.iqr)}, {len(self.times)} blocks × {self.number}){rate} "
             f"[{self.device}, {self.threads} thread(s){', ' + self.dtype if self.dtype else ''}]"
         )
+
+
+def format_rate(rate: float) -> str:
+    """A throughput to three significant figures, never rounded to 0: '0.0443', '89.2', '1,664'."""
+    if rate >= 100:
+        return f"{rate:,.0f}"
+    return f"{rate:.3g}"
 
 
 def format_seconds(seconds: float) -> str:

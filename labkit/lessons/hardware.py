@@ -128,10 +128,21 @@ def peak_verdict(best_gflops: float, peak: dict) -> str:
             f"({peak['clock_from']}): the cores run faster than the clock reported")
 
 
-def corrected_peak(best_gflops: float, peak: dict) -> float | None:
-    """The compute roof: the estimated peak, raised to the best measurement where that beats it."""
-    estimate = peak.get("peak_gflops")
-    return max(estimate, best_gflops) if estimate else None
+def cpu_sheet(sheets: Sequence[dict], family: int | None, model: int | None) -> dict | None:
+    """The CPU specification sheet whose family and model ranges hold this CPU's, or None."""
+    for sheet in sheets:
+        if family == sheet.get("cpu_family") and model is not None and any(
+                lo <= model <= hi for lo, hi in sheet.get("cpu_models", [])):
+            return sheet
+    return None
+
+
+def dtype_estimate(peak: dict, sheet: dict | None, dtype: str) -> float | None:
+    """ESTIMATED peak GFLOP/s in ``dtype``: the float32 estimate times the sheet's per-cycle ratio (None: unknown)."""
+    per_cycle = (sheet or {}).get("flops_per_cycle_per_core", {})
+    if not peak.get("peak_gflops") or dtype not in per_cycle or "float32" not in per_cycle:
+        return None
+    return peak["peak_gflops"] * per_cycle[dtype] / per_cycle["float32"]
 
 
 # ---- predictions from specification sheets ---------------------------------------------------
@@ -185,6 +196,13 @@ def break_even_n(cpu_fit: tuple[float, float], spec: dict, *, dtype: str = "floa
         if gpu < model_time(n, *cpu_fit):
             return n
     return None
+
+
+def break_even_table(cpu_fit: tuple[float, float], specs: Sequence[dict], launches_s: Sequence[float], *,
+                     copies: bool = False) -> dict[str, list[int | None]]:
+    """``break_even_n`` for every sheet (by short name) at every launch cost: which of the two moves it more."""
+    return {short_name(spec): [break_even_n(cpu_fit, spec, launch_s=t, copies=copies) for t in launches_s]
+            for spec in specs}
 
 
 def short_name(spec: dict) -> str:
@@ -320,9 +338,13 @@ def roofline_figure(sweep: dict, adds: dict, roofline: dict, references: list[di
         for key, roof in roofs.items():
             if key not in data or not roof.get("peak_gflops"):
                 continue
+            kind = roof.get("peak_kind", "estimated peak")
             line, = ax.plot(grid, [bench.roofline(i, roof["peak_gflops"], roof["bandwidth_gbps"]) for i in grid],
-                            "-", lw=1.5, label=f"{key.upper()} roof, {where}")
+                            "-", lw=1.5, label=f"{key.upper()} roof, {where} ({kind})")
             color = line.get_color()
+            if roof.get("best_measured_gflops"):  # drawn apart from the roof: the check is whether it stays under
+                ax.axhline(roof["best_measured_gflops"], color=color, ls=":", lw=1.2,
+                           label=f"{key.upper()} best measured matmul, {where}")
             for n, t in zip(data["n"], data[key]["matmul_s"], strict=True):
                 x = bench.arithmetic_intensity(bench.matmul_flops(n), bench.matmul_bytes(n))
                 y = bench.gflops(bench.matmul_flops(n), t)
@@ -333,8 +355,8 @@ def roofline_figure(sweep: dict, adds: dict, roofline: dict, references: list[di
                 x = bench.arithmetic_intensity(1, bench.elementwise_bytes(1))
                 ax.plot([x] * len(ys), ys, "^", color=color, ms=6)
                 ax.annotate(f"additions, n = {add_data['n'][0]} to {add_data['n'][-1]}\n(each n: the bandwidth figure)",
-                            (x, max(ys)), textcoords="offset points", xytext=(-8, 6), fontsize=7, color=color,
-                            ha="right")
+                            (x, max(ys)), textcoords="offset points", xytext=(8, 4), fontsize=7, color=color,
+                            ha="left")
     ax.plot([], [], "o", color="gray", label="matmul (label: n)")
     ax.plot([], [], "^", color="gray", label="addition A + B")
     ax.set_xscale("log")

@@ -240,3 +240,7 @@ def test_block_size_fills_the_target_and_measure_keeps_it() -> None:
         bench.block_size(lambda: None, 0)
     with pytest.raises(ParameterError, match="number >= 1"):
         bench.measure(lambda: None, number=0)
+
+
+def test_rates_keep_three_figures_and_are_never_rounded_to_zero() -> None:
+    assert [bench.format_rate(r) for r in (0.04432, 3.812, 89.24, 1664.2)] == ["0.0443", "3.81", "89.2", "1,664"]

@@ -73,16 +73,22 @@ PEAK = {"peak_gflops": 166.4, "threads": 2, "flops_per_cycle": 32, "ghz": 2.6, "
 def test_a_measurement_under_the_peak_is_a_fraction_of_it() -> None:
     text = hw.peak_verdict(83.2, PEAK)
     assert "50% of the estimated peak" in text
-    assert hw.corrected_peak(83.2, PEAK) == 166.4
 
 
 def test_a_measurement_over_the_peak_proves_the_estimate_wrong() -> None:
     text = hw.peak_verdict(192.0, PEAK)
     assert "the estimate is wrong" in text
     assert f"{192.0 / (2 * 32):.2f} GHz" in text  # 3.00 GHz: what the measurement needs at 32 FLOP per cycle
-    assert hw.corrected_peak(192.0, PEAK) == 192.0
     assert "no peak estimate" in hw.peak_verdict(10.0, {})
-    assert hw.corrected_peak(10.0, {}) is None
+
+
+def test_a_cpu_finds_its_sheet_and_its_bfloat16_estimate() -> None:
+    sheets = specifications("cpu")
+    zen4 = hw.cpu_sheet(sheets, 25, 17)  # family 19h, model 11h: Genoa
+    assert zen4 is not None and "Zen 4" in zen4["name"]
+    assert hw.cpu_sheet(sheets, 25, 1) is None and hw.cpu_sheet(sheets, None, None) is None  # Zen 3: no sheet
+    assert hw.dtype_estimate(PEAK, zen4, "bfloat16") == pytest.approx(2 * 166.4)  # 64 against 32 per cycle
+    assert hw.dtype_estimate(PEAK, None, "bfloat16") is None and hw.dtype_estimate({}, zen4, "bfloat16") is None
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +222,13 @@ def test_worth_figure_draws_the_cpu_measurements_and_marks_the_break_even(t4, ag
 def test_worth_explorer_refuses_a_size_off_its_slider(t4) -> None:
     with pytest.raises(ParameterError, match=r"n = 1000 is not allowed for the explorer: one of \[16, 32"):
         hw.worth_explorer({"NVIDIA T4": t4}, CPU_FIT, MEASURED, n=1000)
+
+
+def test_the_break_even_moves_with_the_launch_cost() -> None:
+    specs = specifications("gpu")
+    table = hw.break_even_table((2e-6, 150.0), specs, [1e-6, 1e-5, 1e-4])
+    assert set(table) == {hw.short_name(s) for s in specs}
+    for row in table.values():  # a dearer launch needs more work to pay for it
+        assert row[0] < row[1] < row[2]
+    assert table == {hw.short_name(s): [hw.break_even_n((2e-6, 150.0), s, launch_s=t) for t in (1e-6, 1e-5, 1e-4)]
+                     for s in specs}

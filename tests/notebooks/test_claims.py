@@ -148,6 +148,32 @@ def test_lesson_04_peak_and_roofline() -> None:
         kernel, copies = int(match.group(1)), int(match.group(2))
         assert copies >= kernel, "copying the data can only delay the break-even"
     assert "7×" not in prose, "an unsourced speedup"
+    # the compute roof is the estimate, drawn apart from the best measurement
+    assert "The flat compute roof is the *estimated* peak, and the dotted line the best matmul *measured*" in prose
+    best_sweep, n_best = (float(x) for x in re.search(r"best matmul of the sweep reached ([\d.,]+) GFLOP/s \(at n = "
+                                                         r"(\d+)\)", out.replace(",", "")).groups())
+    assert best_sweep <= best + 0.5, "the sweep's best is one of the measurements the check's best is taken over"
+    assert "0.0 GFLOP/s" not in out and "largest matmul reached" not in out
+    # float32 error between u and √n·u, bfloat16's about u (its inputs'), as the prose expects
+    for name, low, high in (("float32", 1.0, 16.0), ("bfloat16", 0.5, 1.5)):
+        ratio = _num(rf"CPU\s+{name}: relative error [\d.e+-]+ = {NUMBER} u", out)
+        assert low <= ratio <= high, f"{name}: {ratio} u"
+    # bfloat16 against its own estimate: the sentence agrees with the two numbers
+    bf16 = re.search(r"bfloat16: measured ([\d.,]+) GFLOP/s against its estimate of ([\d.,]+) .*: "
+                     r"(above it|(\d+)% of it)", out)
+    if bf16:
+        measured, estimate16 = (float(x.replace(",", "")) for x in bf16.groups()[:2])
+        assert (bf16.group(3) == "above it") == (measured > estimate16)
+    assert "Zen 4" not in prose and "There is no GPU on every machine" not in prose
+    # the launch cost: the sentence agrees with the table above it
+    rows = [[int(v) if v != "—" else None for v in m.group(2).split()]
+            for m in _all(r"\n *([\d.]+) µs((?: +(?:\d+|—))+)", out)]
+    spread_sheets = int(re.search(r"the three sheets put the break-even within (\d+) of each other", out).group(1))
+    lo, hi = (int(x) for x in re.search(r"it moves by (\d+) to (\d+) for each sheet", out).groups())
+    moves = [col[-1] - col[0] for col in zip(*rows, strict=True)]
+    assert (lo, hi) == (min(moves), max(moves))
+    decides = "the launch cost decides, not the specification sheet" in out
+    assert decides == (lo > spread_sheets)
 
 
 def test_lesson_05_backprop() -> None:

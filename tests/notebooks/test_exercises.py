@@ -60,6 +60,11 @@ CASES = [
     return sum(means) / len(means)"""),
      "weigh each batch by its size"),
     # (lesson, cell, wrong, message, setup): these exercises need only the imports in setup, not the lesson's run
+    ("04_gpu_vs_cpu", "l04_crossover",
+     ("    if max(ratios) < 1 / (1 + tolerance):", "    if max(ratios) < 1 - tolerance:  # not the same factor"),
+     "with tolerance 0.02",
+     "from labkit import bench\nsweep = {'n': [16, 32], 'compared': {'cpu_1thread/cpu': [{'ratios': [0.5] * 5}, "
+     "{'ratios': [2.0] * 5}]}}\n"),
     ("07_precision_and_compression", "l07_format_edges",
      ("return 2.0 ** (1 - bias - M) / 2", "return 2.0 ** (1 - bias - M)  # the smallest subnormal itself"),
      "the threshold must be the largest value that becomes 0", L07_SETUP),
