@@ -111,6 +111,13 @@ def test_lesson_02_descent() -> None:
     assert cosine - floor < const - floor, "the schedule must settle closer to the floor, as the prose says"
     cost = _num(rf"a step on all \d+ examples costs {NUMBER}× a step on one", out)
     assert cost < 2 and "a step's cost hardly depends on the batch size" in prose, "the prose says: hardly depends"
+    # both model settings sit just below their own edge of stability, momentum's being 2(1 + β)/λmax
+    edge_gd, best_gd, edge_mom, best_mom = (float(x) for x in re.search(
+        r"edges of stability: GD 2/λ_max = ([\d.]+) \(its α\* is ([\d.]+)\); momentum 2\(1 \+ β\)/λ_max = ([\d.]+) "
+        r"\(its α is ([\d.]+)\)", out).groups())
+    beta = _num(rf"momentum α = [\d.]+, β = {NUMBER}", out)
+    assert edge_mom == pytest.approx(2 * (1 + beta) / lam_max, rel=0.01) and best_gd < edge_gd and best_mom < edge_mom
+    assert "just below its edge of stability" in prose and "with $\\alpha$ at the edge $2/\\lambda_\\max$" not in prose
 
 
 def test_lesson_03_regression() -> None:
@@ -130,6 +137,8 @@ def test_lesson_03_regression() -> None:
     ridged = _num(rf"with ridge λ = [\d.e+-]+: {NUMBER}", out)
     assert unpenalised > 10 * best_deg, "the prose says the validation error climbs by orders of magnitude"
     assert ridged < 1.5 * best_deg, "the prose says ridge brings it down to about the best low degree's"
+    tiny_kappa = _num(rf"the valley: XᵀX/n has λmax = [\d.]+ and λmin = [\d.]+, κ = {NUMBER}", out)
+    assert f"κ ≈ {tiny_kappa:.0f}, printed above" in prose
 
 
 def test_lesson_04_peak_and_roofline() -> None:
