@@ -132,6 +132,8 @@ def cpu_peak(threads: int | None = None) -> dict[str, Any]:
         "threads": threads,
         "ghz": ghz,
         "clock_from": clock_from,
+        "family": family,
+        "model": model,
         "flops_per_cycle": per_cycle,
         "flops_per_cycle_why": why,
         "peak_gflops": peak,

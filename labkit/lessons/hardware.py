@@ -198,10 +198,10 @@ def break_even_n(cpu_fit: tuple[float, float], spec: dict, *, dtype: str = "floa
     return None
 
 
-def break_even_table(cpu_fit: tuple[float, float], specs: Sequence[dict], launches_s: Sequence[float], *,
-                     copies: bool = False) -> dict[str, list[int | None]]:
+def break_even_table(cpu_fit: tuple[float, float], specs: Sequence[dict],
+                     launches_s: Sequence[float]) -> dict[str, list[int | None]]:
     """``break_even_n`` for every sheet (by short name) at every launch cost: which of the two moves it more."""
-    return {short_name(spec): [break_even_n(cpu_fit, spec, launch_s=t, copies=copies) for t in launches_s]
+    return {short_name(spec): [break_even_n(cpu_fit, spec, launch_s=t) for t in launches_s]
             for spec in specs}
 
 

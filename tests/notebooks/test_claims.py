@@ -159,8 +159,7 @@ def test_lesson_04_peak_and_roofline() -> None:
     assert "7×" not in prose, "an unsourced speedup"
     # the compute roof is the estimate, drawn apart from the best measurement
     assert "The flat compute roof is the *estimated* peak, and the dotted line the best matmul *measured*" in prose
-    best_sweep, n_best = (float(x) for x in re.search(r"best matmul of the sweep reached ([\d.,]+) GFLOP/s \(at n = "
-                                                         r"(\d+)\)", out.replace(",", "")).groups())
+    best_sweep = _num(r"best matmul of the sweep reached ([\d.]+) GFLOP/s \(at n = \d+\)", out.replace(",", ""))
     assert best_sweep <= best + 0.5, "the sweep's best is one of the measurements the check's best is taken over"
     assert "0.0 GFLOP/s" not in out and "largest matmul reached" not in out
     # float32 error between u and √n·u, bfloat16's about u (its inputs'), as the prose expects

@@ -60,11 +60,11 @@ CASES = [
     return sum(means) / len(means)"""),
      "weigh each batch by its size"),
     # (lesson, cell, wrong, message, setup): these exercises need only the imports in setup, not the lesson's run
-    ("03_linear_regression", "l03_normal_equation",
+    ("03_linear_regression", "l03_weighted_least_squares",
      ("    Xw = X * w.reshape(-1, 1)  # row i times w_i: Xᵀ W = Xwᵀ",
       "    Xw = X * w.sqrt().reshape(-1, 1)  # the square root belongs to the other formulation"),
      "a weight of k must count a house as k copies of it", "import torch\n"),
-    ("03_linear_regression", "l03_gd_epoch",
+    ("03_linear_regression", "l03_exact_step",
      ("    Hg = X.T @ (X @ g) / n  # the curvature XᵀX/n applied to g", "    Hg = X.T @ (X @ g)  # forgets the mean"),
      "α must minimise the loss along the line", "import torch\n"),
     ("04_gpu_vs_cpu", "l04_crossover",
