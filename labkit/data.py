@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,11 @@ import torch
 from labkit.errors import DataFormatError, DataNotFoundError
 from labkit.paths import data_dir
 
-__all__ = ["DataFormatError", "data_dir", "data_path", "digits", "linear_data", "load_csv", "specifications"]
+__all__ = ["DataFormatError", "chinese_text", "corpus", "data_dir", "data_path", "digits", "linear_data",
+           "load_csv", "specifications"]
 SPEC_SCHEMA = "labkit.spec/1"
+CORPUS_SCHEMA = "labkit.corpus/1"
+SPLITS = ("train", "val")
 
 
 def data_path(name: str) -> Path:
@@ -98,6 +102,80 @@ def specifications(kind: str | None = None) -> list[dict[str, Any]]:
         if kind is None or spec["kind"] == kind:
             found.append(spec)
     return found
+
+
+def corpus(split: str = "train") -> str:
+    """The English corpus of lessons 09-11, split 'train' or 'val': CPython's help pages, frozen in ``data/text/``.
+
+    Read as UTF-8 and checked against the SHA-256 in ``data/text/manifest.json`` on the first read
+    (and again whenever the file changes); later calls return the text already read.
+    """
+    if split not in SPLITS:
+        raise DataFormatError(f"split = {split!r} is not allowed: must be 'train' or 'val'")
+    return _text_file("files", split)
+
+
+def chinese_text(language: str = "zh") -> str:
+    """A short Chinese text written by this project ('zh'), or its English translation ('en'), checked like ``corpus``.
+
+    The two say the same thing, so they compare what a tokenizer does to each language.
+    """
+    if language not in ("zh", "en"):
+        raise DataFormatError(f"language = {language!r} is not allowed: must be 'zh' (the text) or 'en' (translated)")
+    return _text_file("extra", "chinese" if language == "zh" else "chinese_en")
+
+
+def _text_file(section: str, key: str) -> str:
+    """A file listed in ``data/text/manifest.json`` under ``section`` and ``key``, its digest checked."""
+    folder = data_dir() / "text"
+    manifest_path = folder / "manifest.json"
+    git_restore = "restore it with `git checkout data/text`"
+    manifest = _corpus_manifest(manifest_path, *_stamp(manifest_path, f"the corpus manifest; {git_restore}"))
+    entry = manifest.get(section) if isinstance(manifest.get(section), dict) else {}
+    entry = entry.get(key)
+    if not isinstance(entry, dict) or not {"file", "sha256"} <= set(entry):
+        raise DataFormatError(f"{manifest_path}: has no {section}.{key} entry with a file and its sha256")
+    path = folder / entry["file"]
+    restore = git_restore
+    if section == "files":
+        restore += (f" or rebuild it with Python {manifest.get('python', '(the manifest names none)')}: "
+                    f"`python data/text/make_corpus.py --write`")
+    return _checked_text(path, *_stamp(path, f"listed in {manifest_path.name}; {restore}"), entry["sha256"], restore)
+
+
+def _stamp(path: Path, what: str) -> tuple[int, int]:
+    """(modification time, size) of ``path``, so a cached read is redone when the file changes."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataNotFoundError(f"{path} not found ({what})") from None
+    return info.st_mtime_ns, info.st_size
+
+
+@lru_cache(maxsize=8)
+def _corpus_manifest(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    import json
+
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise DataFormatError(f"{path}: not valid JSON ({err}); restore it with `git checkout data/text`") from None
+    if not isinstance(manifest, dict) or manifest.get("schema") != CORPUS_SCHEMA:
+        raise DataFormatError(f"{path}: not a {CORPUS_SCHEMA} manifest; restore it with `git checkout data/text`")
+    return manifest
+
+
+@lru_cache(maxsize=8)
+def _checked_text(path: Path, mtime_ns: int, size: int, sha256: str, restore: str) -> str:
+    import hashlib
+
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise DataFormatError(f"{path} was changed: its SHA-256 is not the one in manifest.json; {restore}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataFormatError(f"{path}: not UTF-8 ({err})") from None
 
 
 @dataclass
