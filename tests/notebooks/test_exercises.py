@@ -20,6 +20,25 @@ from helpers.submissions import HIDDEN_BEGIN
 matplotlib.use("Agg")
 
 L07_SETUP = "import math\nimport torch\nfrom labkit.lessons import compress as cz\n"
+L09_TOKENS = ("import math\nimport torch\nfrom torch.nn import functional as F\n"
+              "from labkit.lessons import tokens as tk\n")
+# A made-up model's numbers for the bits exercise: its visible test reads them, the hidden ones bring their own.
+L09_BITS = L09_TOKENS + (
+    "from labkit.data import chinese_text, corpus\ntrain_text, zh_text = corpus('train'), chinese_text()\n"
+    "val_nats_mlp, y_val, val_target_bytes = 3.0, [0] * 100, 210\ntable = {'MLP': 3.0 * 100 / 210 / math.log(2)}\n"
+)
+# A small random corpus for the smoothing exercise: most of its validation pairs were never seen in training.
+L09_BIGRAM = L09_TOKENS + """g = torch.Generator().manual_seed(0)
+vocab_size = 20
+train_ids, val_ids = torch.randint(0, 20, (300,), generator=g), torch.randint(0, 20, (200,), generator=g)
+counts = tk.pair_counts(train_ids, 20).double()
+P_count = counts / counts.sum(1, keepdim=True).clamp_min(1)
+prev, nxt, prev_train, next_train = val_ids[:-1], val_ids[1:], train_ids[:-1], train_ids[1:]
+val_nats_count = float(-P_count[prev, nxt].log().mean())
+seen = counts > 0
+train_nats_count = float(-(counts[seen] * P_count[seen].log()).sum() / counts.sum())
+to_bpb = 1.0
+"""
 
 CASES = [
     # lesson, solution cell, the wrong answer, what the hidden tests must say
@@ -89,6 +108,19 @@ CASES = [
      ("    pointers = (rows + 1) * pointer_bits  # paid even by an empty matrix",
       "    pointers = 0  # forgets the row pointers"),
      "is larger than dense", L07_SETUP),
+    ("09_tokens_and_language_models", "l09_merge_pair",
+     ("    while i < len(ids):", "    while i < len(ids) - 1:  # stops a step early: a last lone id is lost"),
+     "'aaa' -> 'Xa'", L09_TOKENS),
+    ("09_tokens_and_language_models", "l09_bits",
+     ("    return 2.0 ** (bpb * bytes_per_token)", "    return math.exp(bpb * bytes_per_token)  # bits, not nats"),
+     "2 ** (bpb × bytes per token)", L09_BITS),
+    ("09_tokens_and_language_models", "l09_sample",
+     ("    k = min(top_k, len(scaled))", "    k = len(scaled)  # forgets the cut"),
+     "top_k = 1 is greedy", L09_TOKENS + "vocab_size = 5\nlogits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0])\n"),
+    ("09_tokens_and_language_models", "l09_add_one",
+     ("    return (counts + 1) / (counts.sum(dim=1, keepdim=True) + V)",
+      "    counts += 1  # smooths the caller's table in place\n    return counts / counts.sum(dim=1, keepdim=True)"),
+     "leave the counts unchanged", L09_BIGRAM),
 ]
 
 
