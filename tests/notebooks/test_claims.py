@@ -289,3 +289,39 @@ def test_lesson_08_data_parallel() -> None:
     assert "the same under torchrun: torchrun --standalone --nproc-per-node" in out
     assert re.search(r"rank 0 saw RANK=0, LOCAL_RANK=0, WORLD_SIZE=\d+, LOCAL_WORLD_SIZE=\d+, "
                      r"MASTER_ADDR=127.0.0.1", out)
+
+
+def test_lesson_09_tokens_and_language_models() -> None:
+    out, prose = _text("09_tokens_and_language_models")
+    # the first merges named in the prose are among the first 24 printed
+    first = re.search(r"the first 24:\n(.*)\n", out).group(1).split()
+    for token in ("·t", "in", "he", "·the", "··", "--", "=="):
+        assert token in first, f"{token!r} is not among the first merges: {first}"
+    # "a tie": the first place the merge lists part has two pairs seen equally often, each library taking its smaller
+    tie = re.search(r"\(seen (\d+) times\), Hugging Face .* \(seen (\d+) times\): a tie\? True", out)
+    assert tie and tie.group(1) == tie.group(2)
+    assert "the lesson took the smaller? True" in out and "Hugging Face took the smaller? True" in out
+    assert "comes after every letter" in prose
+    # GPT-3 is corrected with its number and its source
+    assert "**GPT-3 has 175 billion parameters** (Brown et al. 2020" in prose
+    # "a Han character is 3 bytes" and the Chinese text costs more tokens for the same meaning
+    assert re.search(r"the Chinese text's \d+ Han characters take 3 bytes each", out)
+    zh, en = (int(v) for v in re.search(r"the same five paragraphs: (\d+) tokens in Chinese, (\d+) in English", out)
+              .groups())
+    assert zh > en and "The same meaning costs" in out
+    # the counted bigram is infinite on validation; the learned one meets it on training
+    assert re.search(r"validation loss of the counted bigram = inf", out)
+    gap = _num(rf"nats \(apart by {NUMBER}\)", out)
+    assert 0 <= gap < 1e-2, "the learned bigram meets the counted one"
+    assert "the gap falls by orders of magnitude within the first hundred steps" in prose
+    # every model and compressor is in the verdict, and the verdict agrees with the table
+    mlp = _num(r"(?m)^MLP\s+[\d.]+\s+[\d.]+\s+([\d.]+)$", out)
+    rows = {m.group(1): (float(m.group(2)), float(m.group(3)))
+            for m in re.finditer(r"(?m)^(gzip|bz2|lzma)\s+([\d.]+)\s+([\d.]+)$", out)}
+    assert set(rows) == {"gzip", "bz2", "lzma"}
+    verdict = re.search(r"the MLP \(([\d.]+) bits per byte\) beats: (.*); does not beat: (.*)", out)
+    beaten = {name for name, (alone, after) in rows.items() if mlp < alone} | \
+             {f"{name} after the training text" for name, (alone, after) in rows.items() if mlp < after}
+    assert set(filter(None, verdict.group(2).split(", "))) - {"none"} == beaten
+    # the entropy rises with temperature (the cell asserts it) and greedy's loop is detected, not typed
+    assert "The entropy rises with the temperature at every point of the curve (the cell asserts it)" in prose
