@@ -14,7 +14,7 @@ from labkit.errors import DataFormatError, DataNotFoundError
 from labkit.paths import data_dir
 
 __all__ = ["DataFormatError", "chinese_text", "corpus", "data_dir", "data_path", "digits", "linear_data",
-           "load_csv", "specifications"]
+           "load_csv", "measured", "specifications"]
 SPEC_SCHEMA = "labkit.spec/1"
 CORPUS_SCHEMA = "labkit.corpus/1"
 SPLITS = ("train", "val")
@@ -75,6 +75,19 @@ def load_csv(name: str, *, dtype: torch.dtype = torch.float64) -> tuple[list[str
     if not values:
         raise DataFormatError(f"{path}: has a header but no data rows")
     return header, torch.tensor(values, dtype=dtype)
+
+
+def measured(lesson: str) -> dict[str, Any]:
+    """A lesson's shipped result, ``data/results/<lesson>.json`` (labkit.result/1): measured, with its machine."""
+    from labkit.results import load
+
+    folder = data_dir() / "results"
+    path = folder / f"{lesson}.json"
+    if not path.is_file():
+        present = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        raise DataNotFoundError(f"no shipped result for lesson {lesson!r} in {folder}; present: "
+                                f"{', '.join(present) or 'none'}")
+    return load(path)
 
 
 def specifications(kind: str | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,65 @@
+"""The lessons' shipped results in data/results/: measured at the defaults, loaded by ``labkit.data.measured``."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+import pytest
+
+from helpers.paths import NOTEBOOKS, ROOT
+from labkit.course.catalog import inspect_params
+from labkit.data import measured
+from labkit.errors import DataNotFoundError
+
+RESULTS = ROOT / "data" / "results"
+SHIPPED = sorted(RESULTS.glob("*.json"))
+
+
+def stdout(lesson: str) -> str:
+    """Everything a lesson's stored outputs printed (its outputs are what strict nbval checks)."""
+    nb = nbformat.read(NOTEBOOKS / f"{lesson}.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_something_is_shipped() -> None:
+    assert SHIPPED, f"no results in {RESULTS}: lesson 10 reads lesson 09's from there"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_a_shipped_result_is_its_lesson_at_the_defaults(path) -> None:
+    data = measured(path.stem)
+    assert data["notebook"] == path.stem and (NOTEBOOKS / f"{path.stem}.ipynb").is_file()
+    assert data["environment"]["torch"].startswith("2.13.0") and data["finished"]
+    defaults = {name: ast.literal_eval(p.default) for name, p in inspect_params(path.stem).items()
+                if name != "result_path"}
+    used = {name: value for name, value in data["parameters"].items() if name != "result_path"}
+    assert used == defaults, "a shipped result must be the lesson at its current defaults: rerun it (data/README.md)"
+
+
+def test_lesson_09_result_agrees_with_its_stored_outputs() -> None:
+    """The numbers lesson 10 borrows are the ones lesson 09 prints at its defaults (to the printed digits)."""
+    bpb = measured("09_tokens_and_language_models")["metrics"]["val_bits_per_byte"]
+    out = stdout("09_tokens_and_language_models")
+    printed = {"bigram_learned": r"(?m)^bigram, learned\s+\S+\s+\S+\s+([\d.]+)$",
+               "mlp": r"(?m)^MLP\s+\S+\s+\S+\s+([\d.]+)$"}
+    for name in ("gzip", "bz2", "lzma"):
+        printed[name] = rf"(?m)^{name}\s+([\d.]+)\s+[\d.]+$"
+        printed[f"{name}_after_train"] = rf"(?m)^{name}\s+[\d.]+\s+([\d.]+)$"
+    for key, pattern in printed.items():
+        shown = re.search(pattern, out)
+        assert shown, f"lesson 09 no longer prints {key}'s bits per byte the way this test reads it"
+        assert f"{bpb[key]:.3f}" == shown.group(1), f"{key}: shipped {bpb[key]}, lesson 09 prints {shown.group(1)}"
+
+
+def test_a_missing_result_names_what_is_there() -> None:
+    with pytest.raises(DataNotFoundError, match=r"no shipped result for lesson 'nope' .*present: .*09_tokens"):
+        measured("nope")
+
+
+def test_readme_documents_the_results() -> None:
+    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    assert "results/<lesson>.json" in readme and "labkit.data.measured" in readme
+    for path in SHIPPED:
+        assert path.name in readme, path.name
