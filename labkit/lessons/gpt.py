@@ -228,3 +228,101 @@ def generate(model: GPT, prompt: Sequence[int], n: int, *, temperature: float = 
         if cache and len(out) < len(prompt) + n:
             logits, kv = model.step(torch.tensor([[out[-1]]], device=device), kv)  # one token in
     return out[len(prompt):]
+
+
+# ---- figures and the explorer -----------------------------------------------------------------
+
+
+def loss_figure(steps: Sequence[int], train: Sequence[float], val: Sequence[float], lines: dict[str, float]):
+    """Training (running mean of the batches) and validation loss in bits per byte, with yardsticks as lines."""
+    from labkit.plot import figure
+
+    fig, ax = figure()
+    ax.plot(steps, train, label="GPT, training (running mean of the batches)")
+    ax.plot(steps, val, ".-", label="GPT, validation (the whole split)")
+    styles = [("tab:gray", "--"), ("tab:purple", ":"), ("tab:brown", "-."), ("tab:olive", (0, (5, 1, 1, 1)))]
+    for (name, value), (color, style) in zip(lines.items(), styles, strict=False):
+        ax.axhline(value, color=color, linestyle=style, linewidth=1.3, label=f"{name}: {value:.3f}")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("bits per byte")
+    ax.set_title("the GPT against lesson 09's models and lzma")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def time_per_token_figure(positions: Sequence[int], without: Sequence[float], with_cache: Sequence[float]):
+    """Milliseconds per generated token against its position, without and with the KV cache."""
+    from labkit.plot import figure
+
+    fig, ax = figure()
+    ax.plot(positions, [1e3 * t for t in without], "o-", label="no cache: the whole prefix again")
+    ax.plot(positions, [1e3 * t for t in with_cache], "s-", label="KV cache: the newest token only")
+    ax.set_xlabel("position of the generated token")
+    ax.set_ylabel("milliseconds per token (median)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("the cost of one more token, measured on this machine")
+    ax.legend()
+    return fig
+
+
+@torch.no_grad()
+def attention_render(model: GPT, bpe, prompt: str, *, layer: int, head: int, temperature: float, n: int,
+                     seed: int) -> tuple[str, object]:
+    """The explorer's words and figure: one head's attention over the prompt, and a seeded continuation.
+
+    ``bpe`` is any tokenizer with ``encode``, ``decode`` and ``pieces`` (lesson 09's ``BPE``).
+    """
+    import textwrap
+
+    from labkit.plot import figure
+
+    ids = bpe.encode(prompt).tolist()[-model.config.context:]
+    device = next(model.parameters()).device
+    x = model.tok(torch.tensor([ids], device=device)) + model.pos(torch.arange(len(ids), device=device))
+    for block in model.blocks[:layer]:
+        x, _ = block(x)
+    attn = model.blocks[layer].attn
+    q, k, _ = attn.qkv(model.blocks[layer].ln1(x)).split(model.config.width, dim=2)
+    w = attention_weights(split_heads(q, attn.heads), split_heads(k, attn.heads))[0, head].cpu()  # (T, T)
+    room = model.config.context - len(ids)
+    new = generate(model, ids, min(n, room), temperature=temperature, seed=seed) if room > 0 else []
+    labels = bpe.pieces(ids)
+    fig, (left, right) = figure(2, width=12, height=5.8)
+    shown = w.masked_fill(~causal_mask(len(ids), len(ids)), float("nan"))  # the future: blank, not 0
+    image = left.imshow(shown.numpy(), cmap="viridis", vmin=0, vmax=1)
+    left.grid(False)
+    fig.colorbar(image, ax=left, fraction=0.04, label="weight")
+    left.set_xticks(range(len(ids)), labels, rotation=90, fontfamily="monospace", fontsize=8)
+    left.set_yticks(range(len(ids)), labels, fontfamily="monospace", fontsize=8)
+    left.set_xlabel("key: the token looked at")
+    left.set_ylabel("query: the token looking")
+    left.set_title(f"layer {layer}, head {head}: attention weights (rows sum to 1)", fontsize=10)
+    right.axis("off")
+    text = prompt + bpe.decode(new)
+    right.text(0, 1, "\n".join(textwrap.fill(line, 52) for line in text.splitlines()[:16]), va="top",
+               family="monospace", fontsize=9)
+    right.set_title(f"T = {temperature:.3g}, seed {seed}: {len(new)} tokens after the prompt", fontsize=10)
+    last = w[-1]
+    top = int(last.argmax())
+    words = (f"layer {layer}, head {head}: the last token {labels[-1]!r} puts {float(last[top]):.0%} of its "
+             f"attention on {labels[top]!r} (position {top} of {len(ids)}); continuation at T = {temperature:.3g}")
+    return words, fig
+
+
+def attention_explorer(model: GPT, bpe, prompts: Sequence[str], *, n: int = 40, seed: int = 0,
+                       temperature: float = 0.8) -> None:
+    """Layer, head and prompt menus with a temperature slider: the attention heat map and the continuation."""
+    from labkit.explorer import explorer
+
+    config = model.config
+    explorer(
+        lambda w: [[("prompt", w.Dropdown(options=list(prompts), value=prompts[0], description="prompt")),
+                    ("layer", w.Dropdown(options=list(range(config.layers)), value=config.layers - 1,
+                                         description="layer")),
+                    ("head", w.Dropdown(options=list(range(config.heads)), value=0, description="head"))],
+                   [("temperature", w.FloatLogSlider(value=temperature, base=10, min=-1.3, max=0.6, step=0.05,
+                                                     description="temperature", continuous_update=False))]],
+        lambda prompt, layer, head, temperature: attention_render(model, bpe, prompt, layer=layer, head=head,
+                                                                  temperature=temperature, n=n, seed=seed),
+        prompt=prompts[0], layer=config.layers - 1, head=0, temperature=temperature,
+    )

@@ -100,6 +100,11 @@ class BPE:
         table = self.vocab()
         return b"".join(table[int(i)] for i in ids).decode("utf-8", errors="replace")
 
+    def pieces(self, ids: Sequence[int] | torch.Tensor) -> list[str]:
+        """Each token of ``ids`` as text to show (see ``printable``): labels for a figure's axis."""
+        table = self.vocab()
+        return [printable(table[int(i)]) for i in ids]
+
 
 def train_bpe(text: str, vocab_size: int, split: str | None = None) -> BPE:
     """Learn ``vocab_size - 256`` merges from ``text``: count pairs, merge the most frequent, repeat.

@@ -155,3 +155,63 @@ def test_bad_shapes_and_lengths_get_one_line() -> None:
         gpt.generate(_model(), [1] * 20, 5)
     with pytest.raises(ParameterError, match="this GPT's context is 24 tokens"):
         _model()(torch.zeros(1, 25, dtype=torch.long))
+
+
+# ---- figures and explorer
+
+
+@pytest.fixture(scope="module")
+def bpe():
+    from labkit.lessons import tokens as tk
+
+    return tk.train_bpe("the cat sat on the mat; the dog sat on the log. " * 20, 276)
+
+
+def test_figures_draw() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = gpt.loss_figure([10, 20], [3.0, 2.5], [3.1, 2.7], {"bigram": 2.9, "lzma": 2.6})
+    assert [line.get_label() for line in fig.axes[0].get_lines()][2:] == ["bigram: 2.900", "lzma: 2.600"]
+    plt.close(fig)
+    fig = gpt.time_per_token_figure([16, 128], [1e-3, 4e-3], [1e-3, 1.1e-3])
+    assert [list(line.get_ydata()) for line in fig.axes[0].get_lines()] == [[1.0, 4.0], [1.0, 1.1]], "milliseconds"
+    plt.close(fig)
+
+
+def test_attention_render_shows_one_heads_past(bpe) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    config = gpt.GPTConfig(vocab=bpe.vocab_size, context=24, layers=2, width=36, heads=3)
+    model = _model(config)
+    prompt = "the cat sat on the"
+    ids = bpe.encode(prompt).tolist()
+    words, fig = gpt.attention_render(model, bpe, prompt, layer=1, head=2, temperature=0.8, n=5, seed=0)
+    shown = fig.axes[0].images[0].get_array()
+    assert shown.shape == (len(ids), len(ids))
+    assert shown.mask[torch.ones(len(ids), len(ids), dtype=torch.bool).triu(1).numpy()].all(), "the future is blank"
+    assert abs(shown.sum(axis=1) - 1).max() < 1e-5, "each row of weights sums to 1"
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == bpe.pieces(ids)
+    assert words.startswith("layer 1, head 2: the last token") and "continuation at T = 0.8" in words
+    plt.close(fig)
+    # another head draws another pattern; another temperature another continuation, the same seed the same one
+    _, other = gpt.attention_render(model, bpe, prompt, layer=0, head=0, temperature=0.8, n=5, seed=0)
+    assert abs(other.axes[0].images[0].get_array() - shown).max() > 1e-3
+    texts = [gpt.attention_render(model, bpe, prompt, layer=1, head=2, temperature=t, n=12, seed=0)[1]
+             .axes[1].texts[0].get_text() for t in (0.05, 3.0, 3.0)]
+    assert texts[0] != texts[1] and texts[1] == texts[2]
+    plt.close("all")
+
+
+def test_headless_explorer_prints_the_words(bpe, capsys: pytest.CaptureFixture[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    config = gpt.GPTConfig(vocab=bpe.vocab_size, context=24, layers=2, width=36, heads=3)
+    assert gpt.attention_explorer(_model(config), bpe, ["the dog sat", "on the mat"], n=4) is None
+    assert "layer 1, head 0: the last token" in capsys.readouterr().out

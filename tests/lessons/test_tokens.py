@@ -231,6 +231,11 @@ def test_printable_shows_spaces_newlines_and_cut_characters() -> None:
     assert tk.printable("中".encode()[:2]) == "\ufffd"
 
 
+def test_pieces_label_each_token_of_an_encoding(trained: tk.BPE) -> None:
+    ids = trained.encode(" the cat\n")
+    assert "".join(trained.pieces(ids)) == "·the·cat↵" and len(trained.pieces(ids)) == len(ids)
+
+
 # ---- figures and explorer
 
 
