@@ -325,3 +325,70 @@ def test_lesson_09_tokens_and_language_models() -> None:
     assert set(filter(None, verdict.group(2).split(", "))) - {"none"} == beaten
     # the entropy rises with temperature (the cell asserts it) and greedy's loop is detected, not typed
     assert "The entropy rises with the temperature at every point of the curve (the cell asserts it)" in prose
+
+
+def test_lesson_10_attention_and_gpt() -> None:
+    out, prose = _text("10_attention_and_gpt")
+    # "both tests of linearity fail": doubling does not double, and the sum is not the sum
+    assert _num(rf"max \|f\(2x\) - 2 f\(x\)\| = {NUMBER}", out) > 0.1
+    assert _num(rf"max \|f\(x \+ y\) - f\(x\) - f\(y\)\| = {NUMBER}", out) > 0.1
+    assert _num(rf"the mixing weights A change by up to {NUMBER}", out) > 0.01
+    # var(q·k) grows as d, var(q·k/√d) stays near 1, and unscaled one key takes most of the weight at large d
+    rows = [tuple(map(float, m.groups())) for m in
+            re.finditer(r"(?m)^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out)]
+    assert len(rows) >= 4 and all(abs(scaled - 1) < 0.1 and abs(var / d - 1) < 0.1 for d, var, scaled, _ in rows)
+    top = [w for *_, w in rows]
+    assert top == sorted(top) and top[-1] > 0.9, "unscaled, the largest weight should grow towards 1 with d"
+    # the checks against PyTorch
+    f32, f64 = (float(v) for v in re.search(rf"float32 {NUMBER}, float64 {NUMBER}", out).groups())
+    assert f32 <= 1e-6 and f64 <= 1e-12
+    assert _num(rf"max difference from nn.MultiheadAttention: {NUMBER}", out) <= 1e-6
+    # parameters: the formula's arithmetic, and what it misses
+    counted = re.search(r"parameters: model ([\d,]+); formula .* = 12·(\d+)·(\d+)² \+ "
+                        r"\((\d+) \+ (\d+)\)·\d+ = ([\d,]+)", out)
+    model, formula = (int(counted.group(i).replace(",", "")) for i in (1, 6))
+    L, d, V, T = (int(counted.group(i)) for i in (2, 3, 4, 5))
+    assert formula == 12 * L * d**2 + (V + T) * d
+    assert _num(r"the formula misses ([\d,]+)", out) == model - formula > 0
+    # FLOPs: 6N + 12LTd, equal to FlopCounterMode with attention written out, 6N with the fused kernel
+    n = 12 * L * d**2 + V * d
+    assert _num(r"formula 6·N \+ 12·L·T·d = 6·([\d,]+)", out) == n
+    assert _num(r"= ([\d,]+) FLOPs per token", out) == 6 * n + 12 * L * T * d == \
+        _num(r"FlopCounterMode, attention written out: ([\d,]+)", out)
+    assert _num(r"with PyTorch's fused attention: ([\d,]+)", out) == 6 * n and "(= 6·N: True)" in out
+    share = 12 * L * T * d / (6 * n + 12 * L * T * d)
+    assert _num(rf"the attention term is {NUMBER}%", out) == pytest.approx(100 * share, abs=0.05)
+    # "for GPT-3 it is a few per cent": the same formula with GPT-3's shape
+    gL, gT, gd, gV = 96, 2048, 12288, 50257
+    share = 12 * gL * gT * gd / (6 * (12 * gL * gd**2 + gV * gd) + 12 * gL * gT * gd)
+    assert 0.01 < share < 0.05 and "it is a few per cent" in prose
+    # the verdict agrees with the table of bits per byte
+    table = {m.group(1).strip(): float(m.group(2))
+             for m in re.finditer(r"(?m)^(.+?)\s{2,}([\d.]+) bits per byte$", out)}
+    ours = table.pop("GPT (this lesson)")
+    verdict = re.search(r"the GPT beats: (.*); does not beat: (.*)", out)
+    beaten = set(filter(None, verdict.group(1).split(", "))) - {"none"}
+    assert beaten == {name for name, v in table.items() if ours < v}
+    assert set(filter(None, verdict.group(2).split(", "))) - {"none"} == set(table) - beaten
+    # MFU: achieved over the best measured matmul, and the words match the number
+    achieved, peak, mfu = (float(v) for v in re.search(r"MFU = ([\d.]+) / ([\d.]+) = (\d+)%", out).groups())
+    assert round(100 * achieved / peak) == mfu
+    best = max(float(v) for v in re.findall(r"n = \d+: ([\d.]+)", out))
+    assert best == peak
+    # the cache: identical tokens, cheaper per token, and its bytes as the formula says
+    assert len(re.findall(r"identical with and without the cache: True", out)) == 2
+    assert "identical with and without the cache: False" not in out
+    plain, cached = (float(v) for v in re.search(r"grows ([\d.]+)x without the cache, ([\d.]+)x with it", out).groups())
+    assert plain > cached, "prose: without the cache the time per token grows with the position, with it far less"
+    assert re.search(r"generating \d+ tokens: KV cache is [\d.]+× faster than no cache", out)
+    tensors, by_formula = (float(v.replace(",", "")) for v in re.search(
+        r"([\d,]+) bytes in the tensors, formula ([\d,]+)", out).groups())
+    assert tensors == by_formula
+    gib = 2 * gL * gd * gT * 2 / 2**30
+    assert f"{gib:.1f} GiB of cache per sequence" in out
+    assert f"a batch of 32 sequences adds {32 * gib * 2**30 / 1e9:.0f} GB" in out
+    assert "its weights, 350 GB" in out
+    # 124M and 175B from the published shapes; "dozens of times past" a few billion
+    assert "≈ 124 million" in out and "≈ 175 billion" in out
+    gpt3 = _num(r"GPT-3 175B .* = ([\d,]+) ≈", out)
+    assert gpt3 / 5e9 > 24 and "GPT-3 is dozens of times past its top" in prose

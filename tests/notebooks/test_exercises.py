@@ -40,6 +40,20 @@ train_nats_count = float(-(counts[seen] * P_count[seen].log()).sum() / counts.su
 to_bpb = 1.0
 """
 
+# Lesson 10: an untrained GPT of a small shape stands in for the trained one (the tests compare with it, not with text).
+L10_GPT = """import math
+import torch
+from torch.nn import functional as F
+from labkit.lessons import gpt
+from labkit.lessons import tokens as tk
+torch.manual_seed(0)
+vocab_size, context, layers, width = 300, 32, 2, 24
+model = gpt.GPT(gpt.GPTConfig(vocab=vocab_size, context=context, layers=layers, width=width, heads=4)).eval()
+n_params = gpt.count_parameters(model)
+bpe = tk.BPE([(116, 104), (256, 101)])
+prompt_ids = bpe.encode("The value of").tolist()
+"""
+
 CASES = [
     # lesson, solution cell, the wrong answer, what the hidden tests must say
     ("00_start_here", "bytes_needed",
@@ -121,6 +135,16 @@ CASES = [
      ("    return (counts + 1) / (counts.sum(dim=1, keepdim=True) + V)",
       "    counts += 1  # smooths the caller's table in place\n    return counts / counts.sum(dim=1, keepdim=True)"),
      "leave the counts unchanged", L09_BIGRAM),
+    ("10_attention_and_gpt", "l10_self_attention",
+     ("    scores = q @ k.transpose(-2, -1) / math.sqrt(hs)",
+      "    scores = q @ k.transpose(-2, -1) / math.sqrt(C)  # the model's width, not the head's"),
+     "scale by 1/√(head size)", L10_GPT),
+    ("10_attention_and_gpt", "l10_parameters",
+     ("    head = 0 if tied else vocab * d", "    head = 0 if tied else vocab * d + vocab  # gives the head a bias"),
+     "the head has no bias", L10_GPT),
+    ("10_attention_and_gpt", "l10_cached_step",
+     ("model.pos.weight[length]", "model.pos.weight[0]  # every token at position 0"),
+     "from the model run on the whole sequence", L10_GPT),
 ]
 
 
