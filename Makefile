@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 DEMO_GRID := -p n 256,512,1024,2048
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test lint doctor execute assign grade run gpu-check sweep params bench bench-timer bench-sweep bench-grade clean \
+.PHONY: help install lab test lint doctor execute assign grade run gpu-check sweep params bench bench-timer bench-sweep bench-grade bench-gpt clean \
 	notebooks release run-all
 
 ## help: list the targets
@@ -95,6 +95,10 @@ bench-sweep: $(STAMP)
 ## bench-grade: 16 submissions of lesson 02 graded sequentially, --jobs 2 and on Dask (prints `ratio: X.XX`)
 bench-grade: $(STAMP)
 	$(BIN)/python benchmarks/bench_grade.py
+
+## bench-gpt: lesson 10's GPT against TransformerEncoderLayer, attention against SDPA, the KV cache (`ratio: X.XX`)
+bench-gpt: $(STAMP)
+	$(BIN)/python benchmarks/bench_gpt.py
 
 ## clean: remove build/ and the tools' caches (keeps .venv)
 clean:
