@@ -60,7 +60,8 @@ def test_the_layout_is_there() -> None:
         assert f"labkit.course.{name}" in COURSE, f"labkit.course.{name} is missing"
     assert {"labkit.lessons.memory", "labkit.lessons.losses", "labkit.lessons.descent", "labkit.lessons.regression",
             "labkit.lessons.hardware", "labkit.lessons.backprop", "labkit.lessons.classify", "labkit.lessons.compress",
-            "labkit.lessons.parallel", "labkit.lessons.tokens", "labkit.lessons.gpt"} <= set(LESSONS)
+            "labkit.lessons.parallel", "labkit.lessons.tokens", "labkit.lessons.gpt",
+            "labkit.lessons.scaling"} <= set(LESSONS)
 
 
 @pytest.mark.parametrize("module", CORE + LESSONS)

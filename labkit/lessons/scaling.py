@@ -1,0 +1,413 @@
+"""Lesson 11's helpers: compute counted, a source of known entropy, scaling laws fitted, optimised and explored."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.nn import functional as F
+
+from labkit.errors import ParameterError
+
+SECONDS_PER_DAY = 86_400.0
+
+
+# ---- compute ----------------------------------------------------------------------------------
+
+
+def training_compute(n: float, d: float) -> float:
+    """C ≈ 6·N·D: FLOPs to train N parameters on D tokens (2 forward, 4 backward per weight per token)."""
+    return 6.0 * n * d
+
+
+def gpu_days(compute: float, peak_tflops: float, utilisation: float) -> float:
+    """Days one GPU of ``peak_tflops`` needs for ``compute`` FLOPs when it reaches ``utilisation`` of its peak."""
+    if not (compute > 0 and peak_tflops > 0 and 0 < utilisation <= 1):
+        raise ParameterError(f"need compute > 0, peak_tflops > 0 and 0 < utilisation <= 1; got {compute!r}, "
+                             f"{peak_tflops!r}, {utilisation!r}")
+    return compute / (peak_tflops * 1e12 * utilisation) / SECONDS_PER_DAY
+
+
+# ---- a source whose entropy is known ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarkovSource:
+    """A seeded order-k Markov chain over ``symbols`` letters: row s of ``table`` is P(next | last k letters = s)."""
+
+    symbols: int
+    order: int
+    table: torch.Tensor  # (symbols ** order, symbols), float64, rows sum to 1
+
+    @property
+    def states(self) -> int:
+        return self.symbols ** self.order
+
+
+def markov_source(symbols: int = 8, order: int = 2, *, concentration: float = 0.5, seed: int = 0) -> MarkovSource:
+    """A random order-k chain: each state's next-letter distribution drawn from Dirichlet(concentration)."""
+    if symbols < 2 or order < 1 or symbols ** order > 65_536 or concentration <= 0:
+        raise ParameterError(f"symbols = {symbols}, order = {order}, concentration = {concentration} are not "
+                             "allowed: need symbols >= 2, order >= 1, symbols ** order <= 65536 and concentration > 0")
+    import numpy as np
+
+    rows = np.random.default_rng(seed).dirichlet([concentration] * symbols, size=symbols ** order)
+    draws = torch.from_numpy(rows).clamp_min(1e-12)
+    return MarkovSource(symbols, order, draws / draws.sum(dim=1, keepdim=True))
+
+
+def next_state(source: MarkovSource, state: torch.Tensor, letter: torch.Tensor) -> torch.Tensor:
+    """The state after ``letter``: the last k letters as base-``symbols`` digits, the oldest dropped."""
+    return (state * source.symbols + letter) % source.states
+
+
+def stationary(source: MarkovSource, *, tol: float = 1e-13, max_iter: int = 100_000) -> torch.Tensor:
+    """π over the states with π = π·T, found by power iteration on the state-to-state chain."""
+    S, V = source.states, source.symbols
+    pi = torch.full((S,), 1.0 / S, dtype=torch.float64)
+    targets = next_state(source, torch.arange(S).unsqueeze(1), torch.arange(V).unsqueeze(0))  # (S, V)
+    for _ in range(max_iter):
+        new = torch.zeros(S, dtype=torch.float64).index_add_(0, targets.flatten(), (pi.unsqueeze(1) * source.table)
+                                                             .flatten())
+        if (new - pi).abs().sum() < tol:
+            return new
+        pi = new
+    raise RuntimeError(f"the chain did not settle in {max_iter} steps: it may not be irreducible")
+
+
+def entropy_rate(source: MarkovSource) -> float:
+    """H = Σ_s π(s)·H(P(·|s)) in bits per letter: the lowest average loss any predictor can reach on this source."""
+    p = source.table
+    per_state = -(p * torch.log2(p)).sum(dim=1)
+    return float((stationary(source) * per_state).sum())
+
+
+def sample(source: MarkovSource, n: int, *, seed: int = 0) -> torch.Tensor:
+    """``n`` letters drawn from the chain (int64), started from its stationary distribution."""
+    if n < 1:
+        raise ParameterError(f"n = {n} is not allowed: must be >= 1")
+    import bisect
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pi = stationary(source).numpy()
+    state = int(rng.choice(source.states, p=pi / pi.sum()))
+    cdf = source.table.cumsum(dim=1)
+    cdf[:, -1] = 1.0
+    rows = cdf.tolist()
+    out = []
+    for u in rng.random(n).tolist():  # a loop over n: the next letter depends on the last k
+        letter = bisect.bisect_right(rows[state], u)
+        out.append(letter)
+        state = (state * source.symbols + letter) % source.states
+    return torch.tensor(out, dtype=torch.long)
+
+
+# ---- training a language model for a point of the experiment ----------------------------------
+
+
+def learning_rate(step: int, *, lr: float, warmup: int, steps: int, decay: bool = True) -> float:
+    """Linear warm-up to ``lr``, then a cosine decay to lr / 10 over the remaining steps (or constant)."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if not decay:
+        return lr
+    progress = (step - warmup) / max(1, steps - warmup)
+    return lr / 10 + (lr - lr / 10) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def validation_loss(model: torch.nn.Module, ids: torch.Tensor, context: int, *, batch: int = 64) -> float:
+    """Mean next-token loss in nats over ``ids`` cut into windows of ``context`` (each token predicted once)."""
+    n = (len(ids) - 1) // context
+    if n < 1:
+        raise ParameterError(f"{len(ids)} validation tokens are not allowed with context = {context}: need more")
+    x = ids[: n * context].view(n, context)
+    y = ids[1: n * context + 1].view(n, context)
+    was = model.training
+    model.eval()
+    total = sum(float(F.cross_entropy(model(x[i:i + batch]).flatten(0, 1), y[i:i + batch].flatten(), reduction="sum"))
+                for i in range(0, n, batch))
+    model.train(was)
+    return total / y.numel()
+
+
+def train_lm(model: torch.nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor, *, steps: int, batch: int,
+             context: int, lr: float, warmup: int = 0, optimizer: str = "adamw", seed: int = 0,
+             evaluate_at: Sequence[int] = (), decay: bool = True) -> list[dict[str, float]]:
+    """Train ``model`` on random windows of ``train_ids``; its validation loss (nats per token) at each step asked.
+
+    The loop of lesson 10: AdamW (decay on matrices only, betas 0.9/0.95) or plain SGD, a warm-up and a
+    cosine decay (``decay=False``: constant after the warm-up), gradient clipping at 1. Returns one
+    ``{"step", "tokens", "val_nats"}`` per step of ``evaluate_at`` (and the last step).
+    """
+    if optimizer not in ("adamw", "sgd"):
+        raise ParameterError(f"optimizer = {optimizer!r} is not allowed: must be 'adamw' or 'sgd'")
+    if steps < 1 or batch < 1 or not 0 <= warmup < steps or len(train_ids) <= context + 1:
+        raise ParameterError(f"steps = {steps}, batch = {batch}, warmup = {warmup}, context = {context} are not "
+                             f"allowed with {len(train_ids)} training tokens: need steps >= 1, batch >= 1, "
+                             "0 <= warmup < steps and more tokens than context + 1")
+    params = list(model.parameters())
+    if optimizer == "adamw":
+        opt = torch.optim.AdamW([{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
+                                 {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
+                                lr=lr, betas=(0.9, 0.95))
+    else:
+        opt = torch.optim.SGD(params, lr=lr)
+    device = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    offsets = torch.arange(context + 1, device=device)
+    marks = sorted({int(s) for s in evaluate_at if 0 < s <= steps} | {steps})
+    points = []
+    model.train()
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(step, lr=lr, warmup=warmup, steps=steps, decay=decay)
+        starts = torch.randint(0, len(train_ids) - context - 1, (batch, 1), generator=gen).to(device)
+        window = train_ids[starts + offsets]  # (B, T + 1)
+        logits = model(window[:, :-1])  # (B, T, V)
+        loss = F.cross_entropy(logits.flatten(0, 1), window[:, 1:].flatten())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step + 1 in marks:
+            points.append({"step": step + 1, "tokens": (step + 1) * batch * context,
+                           "val_nats": validation_loss(model, val_ids, context)})
+    model.eval()
+    return points
+
+
+# ---- the law L(N, D) = E + A / N^α + B / D^β ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Law:
+    """Hoffmann et al. (2022)'s form: an irreducible loss E, plus a term that falls with N and one with D."""
+
+    E: float
+    A: float
+    alpha: float
+    B: float
+    beta: float
+
+    def __call__(self, n, d):
+        """The predicted loss at N parameters and D tokens (numbers or tensors)."""
+        return self.E + self.A / n ** self.alpha + self.B / d ** self.beta
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _law_of(theta) -> Law:
+    e, a, alpha, b, beta = (float(t) for t in theta)
+    return Law(math.exp(e), math.exp(a), alpha, math.exp(b), beta)
+
+
+def fit_law(n: Sequence[float], d: Sequence[float], loss: Sequence[float], *, floor: float | None = None) -> Law:
+    """Least squares on log L over (N, D, L) points, from a grid of starts; ``floor``: E held at that value.
+
+    E, A and B are fitted as logarithms (so they stay positive), α and β in [0.01, 2]. The residual is
+    log L_pred − log L, so every point counts by its relative error whatever its loss.
+    """
+    from scipy.optimize import least_squares
+
+    n_, d_, l_ = (torch.as_tensor(v, dtype=torch.float64).numpy() for v in (n, d, loss))
+    if not (len(n_) == len(d_) == len(l_) >= 5) or (n_ <= 0).any() or (d_ <= 0).any() or (l_ <= 0).any():
+        raise ParameterError(f"need at least 5 points with N, D and L all > 0 and of one length; got {len(n_)}, "
+                             f"{len(d_)}, {len(l_)}")
+    import numpy as np
+
+    log_l = np.log(l_)
+
+    def residuals(theta):
+        e = math.log(floor) if floor is not None else theta[0]
+        pred = np.exp(e) + np.exp(theta[1]) / n_ ** theta[2] + np.exp(theta[3]) / d_ ** theta[4]
+        return np.log(pred) - log_l
+
+    lower, upper = [-10, -10, 0.01, -10, 0.01], [math.log(l_.min()), 30, 2, 30, 2]
+    best = None
+    for e0 in (0.2, 0.6, 0.9):
+        for a0, b0 in ((2, 3), (5, 8)):
+            for s0 in (0.3, 0.6):
+                start = [math.log(e0 * l_.min()), a0, s0, b0, s0]
+                found = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac")
+                if best is None or found.cost < best.cost:
+                    best = found
+    theta = list(best.x)
+    if floor is not None:
+        theta[0] = math.log(floor)
+    return _law_of(theta)
+
+
+def bootstrap(n, d, loss, *, rounds: int = 50, seed: int = 0, floor: float | None = None) -> list[Law]:
+    """The law refitted on ``rounds`` resamples of the points (with replacement): its spread is its uncertainty."""
+    gen = torch.Generator().manual_seed(seed)
+    n, d, loss = (torch.as_tensor(v, dtype=torch.float64) for v in (n, d, loss))
+    laws = []
+    for _ in range(rounds):
+        pick = torch.randint(0, len(n), (len(n),), generator=gen)
+        if len(set(pick.tolist())) >= 5:  # five distinct points at least, as fit_law needs
+            laws.append(fit_law(n[pick], d[pick], loss[pick], floor=floor))
+    return laws
+
+
+def interval(values: Sequence[float], *, level: float = 0.9) -> tuple[float, float]:
+    """The central ``level`` interval of ``values`` (from the bootstrap): (low, high)."""
+    v = torch.tensor(sorted(values), dtype=torch.float64)
+    if len(v) < 2:
+        raise ParameterError(f"need at least 2 values for an interval; got {len(v)}")
+    low, high = torch.quantile(v, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
+    return float(low), float(high)
+
+
+def optimal_on_budget(law: Law, compute: float, *, points: int = 2001) -> dict[str, float]:
+    """The N (and D = C / 6N) that minimise the fitted loss at compute C, found by search along 6·N·D = C."""
+    if compute <= 0:
+        raise ParameterError(f"compute = {compute!r} is not allowed: must be > 0")
+    log_n = torch.linspace(math.log(compute / 6) * 0.05, math.log(compute / 6) * 0.95, points, dtype=torch.float64)
+    n = log_n.exp()
+    d = compute / (6 * n)
+    loss = law(n, d)
+    i = int(loss.argmin())
+    return {"N": float(n[i]), "D": float(d[i]), "loss": float(loss[i]), "tokens_per_parameter": float(d[i] / n[i])}
+
+
+def fit_compute_curve(compute: Sequence[float], loss: Sequence[float]) -> tuple[float, float, float]:
+    """L(C) = E + a·C^(−γ) by least squares on log L: (E, a, γ) for a frontier of loss against compute."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    c, l_ = (np.asarray(v, dtype=float) for v in (compute, loss))
+    if len(c) < 3 or (c <= 0).any() or (l_ <= 0).any():
+        raise ParameterError(f"need at least 3 points with C and L > 0; got {len(c)}")
+    scale = c.min()
+
+    def residuals(theta):
+        return np.log(np.exp(theta[0]) + np.exp(theta[1]) * (c / scale) ** -theta[2]) - np.log(l_)
+
+    best = min((least_squares(residuals, [math.log(f * l_.min()), math.log(l_.max()), g],
+                              bounds=([-10, -10, 0.001], [math.log(l_.min()), 10, 3]))
+                for f in (0.3, 0.7, 0.95) for g in (0.1, 0.5)), key=lambda r: r.cost)
+    e, a, g = best.x
+    return math.exp(e), math.exp(a) * scale ** g, g
+
+
+def compute_for_loss(curve: tuple[float, float, float], target: float) -> float:
+    """The compute at which L(C) = E + a·C^(−γ) reaches ``target`` (inf when the target is at or below E)."""
+    e, a, g = curve
+    if target <= e:
+        return math.inf
+    return (a / (target - e)) ** (1 / g)
+
+
+def compute_multiplier(better: tuple[float, float, float], worse: tuple[float, float, float],
+                       target: float) -> float:
+    """How many times the compute the worse method needs to reach ``target`` loss, against the better one."""
+    return compute_for_loss(worse, target) / compute_for_loss(better, target)
+
+
+# ---- figures and explorer ------------------------------------------------------------------------
+
+
+def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None, *, shipped=(), floor=None,
+                   unit: str = "bits per byte"):
+    """Validation loss against N, D and C on log–log axes: the live points, the shipped sweep, the fitted law."""
+    from labkit.plot import figure
+
+    fig, axes = figure(3, width=13, height=4.2)
+    sizes = sorted({p["N"] for p in points})
+    cmap = __import__("matplotlib").colormaps["viridis"]
+    for ax, key, label in zip(axes, ("N", "D", "C"), ("parameters N", "training tokens D", "compute C = 6ND (FLOPs)"),
+                              strict=True):
+        for k, size in enumerate(sizes):
+            run = sorted((p for p in points if p["N"] == size), key=lambda p: p["D"])
+            color = cmap(k / max(1, len(sizes) - 1))
+            ax.plot([p[key] for p in run], [p["loss"] for p in run], "o", color=color, ms=4,
+                    label=f"N = {size:,.0f}" if key == "D" else None)
+            if law is not None and key != "N":
+                xs = torch.logspace(math.log10(run[0]["D"]), math.log10(run[-1]["D"]), 40, dtype=torch.float64)
+                fit = law(torch.full_like(xs, size), xs)
+                ax.plot(xs * (6 * size if key == "C" else 1), fit, "-", color=color, lw=1)
+        if shipped:
+            ax.plot([p[key] for p in shipped], [p["loss"] for p in shipped], "x", color="gray", ms=4,
+                    label="shipped sweep (measured)" if key == "D" else None)
+        if floor is not None:
+            ax.axhline(floor, color="black", ls=":", lw=1, label="true entropy" if key == "D" else None)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+    axes[0].set_ylabel(f"validation loss ({unit})")
+    if law is not None:
+        ends = [max(p["D"] for p in points if p["N"] == s) for s in sizes]
+        ns = torch.logspace(math.log10(sizes[0]), math.log10(sizes[-1]), 40, dtype=torch.float64)
+        axes[0].plot(ns, law(ns, torch.full_like(ns, max(ends))), "k-", lw=1,
+                     label=f"fit at D = {max(ends):,.0f}")
+        axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=7)
+    return fig
+
+
+def frontier_figure(curves: Mapping[str, tuple[Sequence[float], Sequence[float], tuple[float, float, float]]],
+                    target: float | None = None):
+    """Loss against compute for each method, with its fitted L(C), and the target loss read across."""
+    from labkit.plot import figure
+
+    fig, ax = figure()
+    for name, (c, loss, curve) in curves.items():
+        (line,) = ax.plot(c, loss, "o", label=name)
+        xs = torch.logspace(math.log10(min(c)), math.log10(max(c)), 50, dtype=torch.float64)
+        ax.plot(xs, curve[0] + curve[1] * xs ** -curve[2], "-", color=line.get_color(), lw=1)
+    if target is not None:
+        ax.axhline(target, color="gray", ls=":", label=f"target loss {target:.3f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("compute C (FLOPs)")
+    ax.set_ylabel("validation loss (bits per byte)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float, dtype: str = "bfloat16",
+                  unit: str = "bits per byte") -> tuple[str, object]:
+    """The explorer's words and figure: the loss along 6·N·D = C, its minimum, and the time on one GPU."""
+    from labkit.plot import figure
+
+    best = optimal_on_budget(law, compute)
+    peak = gpu["peak_tflops"].get(dtype) or gpu["peak_tflops"]["float32"]
+    days = gpu_days(compute, peak, utilisation)
+    fig, ax = figure()
+    n = torch.logspace(math.log10(best["N"]) - 2, math.log10(best["N"]) + 2, 200, dtype=torch.float64)
+    ax.plot(n, law(n, compute / (6 * n)), "-")
+    ax.plot([best["N"]], [best["loss"]], "o", color="tab:red", label=f"optimum: N = {best['N']:.3g}, "
+                                                                         f"D = {best['D']:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters N (D = C / 6N)")
+    ax.set_ylabel(f"predicted loss ({unit})")
+    ax.set_title(f"C = {compute:.2g} FLOPs (prediction from the fitted law)", fontsize=10)
+    ax.legend(fontsize=8)
+    when = f"{days:.3g} days" if days >= 1 else f"{days * 24:.3g} hours" if days * 24 >= 1 else \
+        f"{days * SECONDS_PER_DAY:.3g} seconds"
+    words = (f"C = {compute:.2g} FLOPs: predicted optimum N = {best['N']:.3g}, D = {best['D']:.3g} "
+             f"({best['tokens_per_parameter']:.3g} tokens per parameter), loss {best['loss']:.3f} {unit}; "
+             f"on one {gpu['name']} at {utilisation:.0%} of its {peak:g} TFLOP/s ({dtype}, specification): {when}")
+    return words, fig
+
+
+def budget_explorer(law: Law, gpus: Sequence[Mapping], *, compute: float = 1e18, utilisation: float = 0.4,
+                    unit: str = "bits per byte") -> None:
+    """A compute-budget slider and a GPU menu: the predicted optimal N and D, the loss, and the days on that GPU."""
+    from labkit.explorer import explorer
+
+    names = [g["name"] for g in gpus]
+    by_name = {g["name"]: g for g in gpus}
+    explorer(
+        lambda w: [[("compute", w.FloatLogSlider(value=compute, base=10, min=12, max=26, step=0.25,
+                                                 description="compute", continuous_update=False)),
+                    ("gpu", w.Dropdown(options=names, value=names[0], description="GPU"))]],
+        lambda compute, gpu: budget_render(law, compute, by_name[gpu], utilisation=utilisation, unit=unit),
+        compute=compute, gpu=names[0],
+    )
+

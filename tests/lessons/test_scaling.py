@@ -1,0 +1,194 @@
+"""Lesson 11's module: compute, the Markov source's entropy, the fitted laws and their optimum, figures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from labkit.errors import ParameterError
+from labkit.lessons import scaling as sc
+
+TRUE = sc.Law(E=1.2, A=30.0, alpha=0.4, B=200.0, beta=0.3)
+
+
+def grid(law: sc.Law = TRUE, noise: float = 0.0, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    n = torch.tensor([1e3, 3e3, 1e4, 3e4, 1e5], dtype=torch.float64).repeat_interleave(4)
+    d = torch.tensor([1e5, 1e6, 1e7, 1e8], dtype=torch.float64).repeat(5)
+    loss = law(n, d) * torch.exp(noise * torch.randn(len(n), generator=gen, dtype=torch.float64))
+    return n, d, loss
+
+
+# ---- compute
+
+
+def test_six_n_d_for_gpt3() -> None:
+    # Brown et al. (2020), Table D.1: GPT-3 175B, 300B tokens, 3.14e23 training FLOPs
+    assert sc.training_compute(175e9, 300e9) == pytest.approx(3.14e23, rel=0.01)
+
+
+def test_gpu_days_is_compute_over_the_achieved_rate() -> None:
+    assert sc.gpu_days(2 * 86_400 * 50e12, 100.0, 0.5) == pytest.approx(2.0)  # 50 TFLOP/s achieved, 2 days
+    with pytest.raises(ParameterError, match="0 < utilisation <= 1"):
+        sc.gpu_days(1e20, 100.0, 1.5)
+
+
+# ---- the source of known entropy
+
+
+def test_markov_rows_are_distributions_and_seeded() -> None:
+    a, b = sc.markov_source(5, 2, seed=3), sc.markov_source(5, 2, seed=3)
+    assert a.table.shape == (25, 5) and torch.allclose(a.table.sum(dim=1), torch.ones(25, dtype=torch.float64))
+    assert torch.equal(a.table, b.table) and not torch.equal(a.table, sc.markov_source(5, 2, seed=4).table)
+
+
+def test_stationary_distribution_is_stationary() -> None:
+    source = sc.markov_source(4, 2, seed=1)
+    pi = sc.stationary(source)
+    moved = torch.zeros_like(pi)
+    for s in range(source.states):
+        for v in range(source.symbols):
+            moved[int(sc.next_state(source, torch.tensor(s), torch.tensor(v)))] += pi[s] * source.table[s, v]
+    assert float(pi.sum()) == pytest.approx(1.0) and torch.allclose(moved, pi, atol=1e-12)
+
+
+def test_entropy_rate_of_known_chains() -> None:
+    uniform = sc.MarkovSource(4, 1, torch.full((4, 4), 0.25, dtype=torch.float64))
+    assert sc.entropy_rate(uniform) == pytest.approx(2.0)
+    # a two-letter order-1 chain: stay with 0.9, switch with 0.1 -> H = H(0.9) = 0.469 bits
+    flip = sc.MarkovSource(2, 1, torch.tensor([[0.9, 0.1], [0.1, 0.9]], dtype=torch.float64))
+    h = -(0.9 * math.log2(0.9) + 0.1 * math.log2(0.1))
+    assert sc.entropy_rate(flip) == pytest.approx(h)
+
+
+def test_the_entropy_rate_is_the_loss_of_the_true_model_on_a_sample() -> None:
+    source = sc.markov_source(6, 2, concentration=0.4, seed=2)
+    letters = sc.sample(source, 60_000, seed=5)
+    assert torch.equal(letters, sc.sample(source, 60_000, seed=5))
+    state = letters[0] * source.symbols + letters[1]
+    bits = []
+    for letter in letters[2:].tolist():
+        bits.append(-math.log2(float(source.table[state, letter])))
+        state = int(sc.next_state(source, state, torch.tensor(letter)))
+    assert sum(bits) / len(bits) == pytest.approx(sc.entropy_rate(source), rel=0.02)
+
+
+def test_bad_sources_get_one_line() -> None:
+    with pytest.raises(ParameterError, match="need symbols >= 2"):
+        sc.markov_source(1, 2)
+    with pytest.raises(ParameterError, match="n = 0 is not allowed"):
+        sc.sample(sc.markov_source(3, 1), 0)
+
+
+# ---- training
+
+
+def test_schedule_warms_up_then_decays_to_a_tenth() -> None:
+    lr = [sc.learning_rate(s, lr=1.0, warmup=10, steps=100) for s in range(100)]
+    assert lr[9] == pytest.approx(1.0) and lr[0] == pytest.approx(0.1) and lr[-1] == pytest.approx(0.1, abs=1e-3)
+    assert sc.learning_rate(80, lr=1.0, warmup=10, steps=100, decay=False) == 1.0
+
+
+class Bigram(torch.nn.Module):
+    def __init__(self, v: int):
+        super().__init__()
+        self.table = torch.nn.Embedding(v, v)
+
+    def forward(self, idx):
+        return self.table(idx)
+
+
+def test_training_lowers_the_loss_towards_the_entropy() -> None:
+    source = sc.markov_source(4, 1, concentration=0.5, seed=0)
+    ids = sc.sample(source, 20_000, seed=0)
+    torch.manual_seed(0)
+    model = Bigram(4)
+    start = sc.validation_loss(model, ids[-4000:], 16)
+    points = sc.train_lm(model, ids[:-4000], ids[-4000:], steps=300, batch=16, context=16, lr=0.05, warmup=10,
+                         evaluate_at=[100])
+    assert [p["step"] for p in points] == [100, 300] and points[-1]["tokens"] == 300 * 16 * 16
+    end = points[-1]["val_nats"] / math.log(2)
+    assert end < start / math.log(2) and end == pytest.approx(sc.entropy_rate(source), abs=0.05)
+    with pytest.raises(ParameterError, match="'adamw' or 'sgd'"):
+        sc.train_lm(model, ids, ids, steps=1, batch=1, context=4, lr=0.1, optimizer="adam")
+
+
+# ---- laws
+
+
+def test_fit_recovers_a_known_law() -> None:
+    law = sc.fit_law(*grid())
+    for name, value in TRUE.as_dict().items():
+        assert getattr(law, name) == pytest.approx(value, rel=1e-3), name
+
+
+def test_fit_with_noise_stays_close_and_the_bootstrap_brackets_the_truth() -> None:
+    n, d, loss = grid(noise=0.01, seed=1)
+    law = sc.fit_law(n, d, loss)
+    assert law.alpha == pytest.approx(TRUE.alpha, abs=0.1)
+    assert float(law(3e5, 3e8)) == pytest.approx(float(TRUE(3e5, 3e8)), rel=0.05), "it extrapolates a size up"
+    laws = sc.bootstrap(n, d, loss, rounds=30, seed=0)
+    low, high = sc.interval([law.alpha for law in laws])
+    assert low < TRUE.alpha < high and high - low < 0.3
+
+
+def test_a_held_floor_is_kept() -> None:
+    assert sc.fit_law(*grid(), floor=1.0).E == 1.0
+
+
+def test_the_optimum_on_a_budget_is_the_closed_form() -> None:
+    a, b = TRUE.alpha, TRUE.beta
+    for c in (1e15, 1e18, 1e21):
+        found = sc.optimal_on_budget(TRUE, c, points=20001)
+        g = (a * TRUE.A / (b * TRUE.B)) ** (1 / (a + b))
+        assert found["N"] == pytest.approx(g * (c / 6) ** (b / (a + b)), rel=0.01)
+        assert 6 * found["N"] * found["D"] == pytest.approx(c) and found["loss"] == pytest.approx(
+            float(TRUE(found["N"], found["D"])))
+
+
+def test_compute_curves_and_the_multiplier() -> None:
+    c = torch.logspace(12, 16, 8, dtype=torch.float64)
+    better, worse = (1.5, 40.0, 0.12), (1.5, 90.0, 0.12)
+    fitted = sc.fit_compute_curve(c, better[0] + better[1] * c ** -better[2])
+    assert fitted == pytest.approx(better, rel=1e-3)
+    target = 2.0
+    assert better[0] + better[1] * sc.compute_for_loss(better, target) ** -better[2] == pytest.approx(target)
+    assert sc.compute_multiplier(better, worse, target) == pytest.approx((90 / 40) ** (1 / 0.12))
+    assert sc.compute_for_loss(better, 1.4) == math.inf
+
+
+def test_bad_fits_get_one_line() -> None:
+    with pytest.raises(ParameterError, match="at least 5 points"):
+        sc.fit_law([1, 2], [1, 2], [1, 2])
+    with pytest.raises(ParameterError, match="compute = 0 is not allowed"):
+        sc.optimal_on_budget(TRUE, 0)
+
+
+# ---- figures and explorer
+
+
+def test_figures_and_explorer_draw(capsys: pytest.CaptureFixture[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n, d, loss = grid()
+    points = [{"N": float(a), "D": float(b), "C": 6 * float(a * b), "loss": float(c)}
+              for a, b, c in zip(n, d, loss, strict=True)]
+    fig = sc.scaling_figure(points, TRUE, shipped=points[:3], floor=1.2)
+    assert len(fig.axes) == 3 and all(ax.get_xscale() == "log" for ax in fig.axes)
+    plt.close(fig)
+    c = torch.logspace(12, 16, 5, dtype=torch.float64)
+    fig = sc.frontier_figure({"AdamW": (c, 1.5 + 40 * c ** -0.12, (1.5, 40.0, 0.12))}, target=2.0)
+    plt.close(fig)
+    gpu = {"name": "GPU X", "peak_tflops": {"bfloat16": 100.0, "float32": 10.0}}
+    words, fig = sc.budget_render(TRUE, 6e17, gpu, utilisation=0.5)
+    best = sc.optimal_on_budget(TRUE, 6e17)
+    assert f"N = {best['N']:.3g}" in words and "on one GPU X at 50% of its 100 TFLOP/s" in words
+    assert "days" in words or "hours" in words or "seconds" in words
+    plt.close(fig)
+    assert sc.budget_explorer(TRUE, [gpu], compute=1e18) is None
+    assert "predicted optimum" in capsys.readouterr().out
