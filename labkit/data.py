@@ -14,7 +14,7 @@ from labkit.errors import DataFormatError, DataNotFoundError
 from labkit.paths import data_dir
 
 __all__ = ["DataFormatError", "chinese_text", "corpus", "data_dir", "data_path", "digits", "linear_data",
-           "load_csv", "measured", "specifications"]
+           "load_csv", "measured", "measured_sweep", "specifications"]
 SPEC_SCHEMA = "labkit.spec/1"
 CORPUS_SCHEMA = "labkit.corpus/1"
 SPLITS = ("train", "val")
@@ -88,6 +88,18 @@ def measured(lesson: str) -> dict[str, Any]:
         raise DataNotFoundError(f"no shipped result for lesson {lesson!r} in {folder}; present: "
                                 f"{', '.join(present) or 'none'}")
     return load(path)
+
+
+def measured_sweep(name: str) -> list[dict[str, Any]]:
+    """A shipped sweep, ``data/results/<name>/runs/*.json``: every run's result (labkit.result/1), by run key."""
+    from labkit.results import load
+
+    folder = data_dir() / "results" / name / "runs"
+    runs = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not runs:
+        raise DataNotFoundError(f"no shipped sweep {name!r}: {folder} holds no run results (data/README.md says "
+                                "how to make one)")
+    return [load(path) for path in runs]
 
 
 def specifications(kind: str | None = None) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 
 from helpers.paths import NOTEBOOKS, ROOT
 from labkit.course.catalog import inspect_params
-from labkit.data import measured
+from labkit.data import measured, measured_sweep
 from labkit.errors import DataNotFoundError
 
 RESULTS = ROOT / "data" / "results"
@@ -63,3 +63,26 @@ def test_readme_documents_the_results() -> None:
     assert "results/<lesson>.json" in readme and "labkit.data.measured" in readme
     for path in SHIPPED:
         assert path.name in readme, path.name
+
+
+SWEEPS = sorted(p.name for p in RESULTS.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_a_shipped_sweep_is_one_lesson_over_its_seeds(name) -> None:
+    runs = measured_sweep(name)
+    assert len(runs) >= 2 and len({r["notebook"] for r in runs}) == 1
+    lesson = runs[0]["notebook"]
+    assert (NOTEBOOKS / f"{lesson}.ipynb").is_file() and name.startswith(lesson)
+    fixed = [{k: v for k, v in r["parameters"].items() if k not in ("seed", "result_path")} for r in runs]
+    assert all(f == fixed[0] for f in fixed), "the runs of a shipped sweep differ only in their seed"
+    assert len({r["parameters"]["seed"] for r in runs}) == len(runs)
+    known = set(inspect_params(lesson))
+    assert set(runs[0]["parameters"]) <= known, "every swept parameter is still one of the lesson's"
+    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    assert f"results/{name}/" in readme and f"labkit sweep {lesson.split('_')[0]}" in readme
+
+
+def test_a_missing_sweep_says_where_it_looked() -> None:
+    with pytest.raises(DataNotFoundError, match=r"no shipped sweep 'nope': .*nope.*runs holds no run results"):
+        measured_sweep("nope")
