@@ -230,13 +230,12 @@ def fit_law(n: Sequence[float], d: Sequence[float], loss: Sequence[float], *, fl
 
     lower, upper = [-10, -10, 0.01, -10, 0.01], [math.log(l_.min()), 30, 2, 30, 2]
     best = None
-    for e0 in (0.2, 0.6, 0.9):
-        for a0, b0 in ((2, 3), (5, 8)):
-            for s0 in (0.3, 0.6):
-                start = [math.log(e0 * l_.min()), a0, s0, b0, s0]
-                found = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac")
-                if best is None or found.cost < best.cost:
-                    best = found
+    for e0 in (0.3, 0.9):
+        for s0 in (0.3, 0.7):
+            start = [math.log(e0 * l_.min()), 3.0, s0, 4.0, s0]
+            found = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac")
+            if best is None or found.cost < best.cost:
+                best = found
     theta = list(best.x)
     if floor is not None:
         theta[0] = math.log(floor)
@@ -274,6 +273,16 @@ def optimal_on_budget(law: Law, compute: float, *, points: int = 2001) -> dict[s
     loss = law(n, d)
     i = int(loss.argmin())
     return {"N": float(n[i]), "D": float(d[i]), "loss": float(loss[i]), "tokens_per_parameter": float(d[i] / n[i])}
+
+
+def frontier(points: Sequence[Mapping[str, float]]) -> list[Mapping[str, float]]:
+    """The points no cheaper point beats: in order of compute, each with a lower loss than all before it."""
+    best, out = math.inf, []
+    for p in sorted(points, key=lambda p: (p["C"], p["loss"])):
+        if p["loss"] < best:
+            out.append(p)
+            best = p["loss"]
+    return out
 
 
 def fit_compute_curve(compute: Sequence[float], loss: Sequence[float]) -> tuple[float, float, float]:
@@ -316,11 +325,15 @@ def compute_multiplier(better: tuple[float, float, float], worse: tuple[float, f
 def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None, *, shipped=(), floor=None,
                    unit: str = "bits per byte"):
     """Validation loss against N, D and C on log–log axes: the live points, the shipped sweep, the fitted law."""
+    from matplotlib import ticker
+
     from labkit.plot import figure
 
     fig, axes = figure(3, width=13, height=4.2)
     sizes = sorted({p["N"] for p in points})
-    cmap = __import__("matplotlib").colormaps["viridis"]
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
     for ax, key, label in zip(axes, ("N", "D", "C"), ("parameters N", "training tokens D", "compute C = 6ND (FLOPs)"),
                               strict=True):
         for k, size in enumerate(sizes):
@@ -339,6 +352,9 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
             ax.axhline(floor, color="black", ls=":", lw=1, label="true entropy" if key == "D" else None)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%.1f"))  # losses of 2 to 5 read as numbers
+        ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%.1f"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # powers of ten only: no crowded labels
         ax.set_xlabel(label)
     axes[0].set_ylabel(f"validation loss ({unit})")
     if law is not None:
@@ -386,11 +402,12 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
     ax.set_xscale("log")
     ax.set_xlabel("parameters N (D = C / 6N)")
     ax.set_ylabel(f"predicted loss ({unit})")
-    ax.set_title(f"C = {compute:.2g} FLOPs (prediction from the fitted law)", fontsize=10)
-    ax.legend(fontsize=8)
     when = f"{days:.3g} days" if days >= 1 else f"{days * 24:.3g} hours" if days * 24 >= 1 else \
         f"{days * SECONDS_PER_DAY:.3g} seconds"
-    words = (f"C = {compute:.2g} FLOPs: predicted optimum N = {best['N']:.3g}, D = {best['D']:.3g} "
+    ax.set_title(f"C = {compute:.3g} FLOPs (a prediction from the fitted law)\non one {gpu['name']} at "
+                 f"{utilisation:.0%}: {when}", fontsize=10)
+    ax.legend(fontsize=8)
+    words = (f"C = {compute:.3g} FLOPs: predicted optimum N = {best['N']:.3g}, D = {best['D']:.3g} "
              f"({best['tokens_per_parameter']:.3g} tokens per parameter), loss {best['loss']:.3f} {unit}; "
              f"on one {gpu['name']} at {utilisation:.0%} of its {peak:g} TFLOP/s ({dtype}, specification): {when}")
     return words, fig

@@ -159,6 +159,11 @@ def test_compute_curves_and_the_multiplier() -> None:
     assert sc.compute_for_loss(better, 1.4) == math.inf
 
 
+def test_the_frontier_keeps_only_points_no_cheaper_one_beats() -> None:
+    points = [{"C": 1, "loss": 5}, {"C": 2, "loss": 6}, {"C": 3, "loss": 4}, {"C": 3, "loss": 4.5}, {"C": 9, "loss": 4}]
+    assert [(p["C"], p["loss"]) for p in sc.frontier(points)] == [(1, 5), (3, 4)]
+
+
 def test_bad_fits_get_one_line() -> None:
     with pytest.raises(ParameterError, match="at least 5 points"):
         sc.fit_law([1, 2], [1, 2], [1, 2])
@@ -189,6 +194,7 @@ def test_figures_and_explorer_draw(capsys: pytest.CaptureFixture[str]) -> None:
     best = sc.optimal_on_budget(TRUE, 6e17)
     assert f"N = {best['N']:.3g}" in words and "on one GPU X at 50% of its 100 TFLOP/s" in words
     assert "days" in words or "hours" in words or "seconds" in words
+    assert "on one GPU X at 50%" in fig.axes[0].get_title(), "another GPU draws another figure, not only other words"
     plt.close(fig)
     assert sc.budget_explorer(TRUE, [gpu], compute=1e18) is None
     assert "predicted optimum" in capsys.readouterr().out
