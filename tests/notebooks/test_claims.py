@@ -392,3 +392,53 @@ def test_lesson_10_attention_and_gpt() -> None:
     assert "≈ 124 million" in out and "≈ 175 billion" in out
     gpt3 = _num(r"GPT-3 175B .* = ([\d,]+) ≈", out)
     assert gpt3 / 5e9 > 24 and "GPT-3 is dozens of times past its top" in prose
+
+
+def test_lesson_11_scaling() -> None:
+    out, prose = _text("11_scaling")
+    # the compute table: "6N misses" is 1 - 6N / counted on every row; GPT-3's share is "a few per cent"
+    rows = re.findall(r"(?m)^\s+(\d+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)%$", out)
+    assert len(rows) >= 6
+    for _d, _n, six_n, counted, share in rows:
+        assert abs(100 * (1 - int(six_n.replace(",", "")) / int(counted.replace(",", ""))) - float(share)) < 0.06
+    gpt3 = _num(r"GPT-3 \(L = 96, T = 2,048, d = 12,288\): 6N misses ([\d.]+)%", out)
+    assert 1 < gpt3 < 5 and "At GPT-3's shape it is a few per cent" in prose
+    # GPT-3's compute and its days on each sheet: C / (peak · utilisation), the fewest on the fastest sheet
+    assert "= 3.15e+23 FLOPs" in out and "Table D.1 gives $3.14\\times10^{23}$ FLOPs" in prose
+    sheets = {m.group(1).strip(): (float(m.group(2)), m.group(3)) for m in
+              re.finditer(r"(?m)^(NVIDIA .+?)\s+([\d.]+) TFLOP/s \(\w+, specification\): GPU-days (.*)$", out)}
+    assert len(sheets) >= 3
+    for peak, row in sheets.values():
+        for days, share in re.findall(r"([\d,]+) at ([\d.]+)%", row):
+            assert float(days.replace(",", "")) == pytest.approx(3.15e23 / (peak * 1e12 * float(share) / 100) / 86400,
+                                                                 rel=0.01)
+    fastest = max(sheets, key=lambda name: sheets[name][0])
+    slowest = min(sheets, key=lambda name: sheets[name][0])
+    said = re.search(r"fewest GPU-days: (.+?), (\d+)x fewer than the (.+?);", out)
+    assert said.group(1) == fastest and said.group(3) == slowest
+    assert int(said.group(2)) == round(sheets[fastest][0] / sheets[slowest][0])
+    # the prediction: its error and whether it fell inside the band, as printed
+    band = re.search(r"predicted ([\d.]+) bits per \w+ \(bootstrap 90%: ([\d.]+) to ([\d.]+)\)", out)
+    result = re.search(r"predicted ([\d.]+), measured ([\d.]+) bits per \w+: error ([+-][\d.]+)%; "
+                       r"(inside|outside)", out)
+    predicted, measured = float(result.group(1)), float(result.group(2))
+    assert predicted == float(band.group(1))
+    assert abs(100 * (predicted - measured) / measured - float(result.group(3))) < 0.2
+    assert (result.group(4) == "inside") == (float(band.group(2)) <= measured <= float(band.group(3)))
+    # the floor: no model below H, and the true source scores about H
+    floor = re.search(r"true entropy rate H = ([\d.]+) bits per letter .* the source itself scores ([\d.]+)", out)
+    assert abs(float(floor.group(1)) - float(floor.group(2))) < 0.05
+    assert "every model above H: True" in out and "No trained model goes below $H$" in prose
+    # compute-optimal: the words follow the ratio
+    ratio = _num(r"this fit: ([\d,.]+) \(", out)
+    assert ("(more data per unit" in out) == (ratio > 20)
+    # the multiplier is the ratio of the two computes printed
+    c_adam, c_sgd, times = (float(v.replace(",", "")) for v in re.search(
+        r"AdamW needs ([\d.e+]+) FLOPs, SGD ([\d.e+]+): SGD needs ([\d,.]+)x the compute", out).groups())
+    assert c_sgd / c_adam == pytest.approx(times, rel=0.05) and times > 1
+    adam_best, sgd_best = (float(v) for v in re.search(r"best losses: AdamW ([\d.]+), SGD ([\d.]+)", out).groups())
+    target = _num(r"to reach ([\d.]+) bits", out)
+    assert sgd_best > adam_best and target == sgd_best, "prose: the target is the best loss the worse method reached"
+    # every bootstrap interval brackets nothing it should not: low <= high
+    for low, high in re.findall(r"bootstrap refits between ([\d.]+) and ([\d.]+)", out):
+        assert float(low) <= float(high)

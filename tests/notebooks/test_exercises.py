@@ -54,6 +54,12 @@ bpe = tk.BPE([(116, 104), (256, 101)])
 prompt_ids = bpe.encode("The value of").tolist()
 """
 
+L11_SCALING = """import math
+import torch
+from labkit import data
+from labkit.lessons import scaling as sc
+"""
+
 CASES = [
     # lesson, solution cell, the wrong answer, what the hidden tests must say
     ("00_start_here", "bytes_needed",
@@ -145,6 +151,13 @@ CASES = [
     ("10_attention_and_gpt", "l10_cached_step",
      ("model.pos.weight[length]", "model.pos.weight[0]  # every token at position 0"),
      "from the model run on the whole sequence", L10_GPT),
+    ("11_scaling", "l11_power_law",
+     ("    return math.exp(float(intercept)), -float(slope)", "    return float(intercept), -float(slope)  # log a"),
+     "return a, not log a", L11_SCALING),
+    ("11_scaling", "l11_compute_optimal",
+     ("(C / 6) ** (b / (a + b))", "(C / 6) ** (a / (a + b))  # the exponents swapped"), "at C =", L11_SCALING),
+    ("11_scaling", "l11_training_days",
+     ("peaks[dtype] * 1e12", "peaks[\"bfloat16\"] * 1e12"), "you said", L11_SCALING),  # whatever dtype is asked
 ]
 
 
