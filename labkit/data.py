@@ -10,11 +10,11 @@ from typing import Any
 
 import torch
 
-from labkit.errors import DataFormatError, DataNotFoundError
+from labkit.errors import DataFormatError, DataNotFoundError, ParameterError
 from labkit.paths import data_dir
 
 __all__ = ["DataFormatError", "chinese_text", "corpus", "data_dir", "data_path", "digits", "linear_data",
-           "load_csv", "measured", "measured_sweep", "specifications"]
+           "load_csv", "measured", "measured_sweep", "spec_peak", "specifications"]
 SPEC_SCHEMA = "labkit.spec/1"
 CORPUS_SCHEMA = "labkit.corpus/1"
 SPLITS = ("train", "val")
@@ -100,6 +100,16 @@ def measured_sweep(name: str) -> list[dict[str, Any]]:
         raise DataNotFoundError(f"no shipped sweep {name!r}: {folder} holds no run results (data/README.md says "
                                 "how to make one)")
     return [load(path) for path in runs]
+
+
+def spec_peak(spec: dict[str, Any], dtype: str) -> float:
+    """A specification sheet's peak TFLOP/s in ``dtype``, or a one-line error naming the dtypes it rates."""
+    peak = spec["peak_tflops"].get(dtype)
+    if not peak:
+        known = ", ".join(k for k, v in spec["peak_tflops"].items() if v)
+        raise ParameterError(f"dtype = {dtype!r} is not allowed for {spec['name']}: its specification gives peaks "
+                             f"for {known}")
+    return peak
 
 
 def specifications(kind: str | None = None) -> list[dict[str, Any]]:

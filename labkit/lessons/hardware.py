@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from labkit import bench
-from labkit.data import data_dir
+from labkit.data import data_dir, spec_peak
 from labkit.errors import DataNotFoundError, ParameterError
 from labkit.plot import figure
 from labkit.results import load
@@ -156,12 +156,7 @@ def predicted_seconds(flops: float, nbytes: float, spec: dict, *, dtype: str = "
     lesson's overhead model with the roofline for the work; the peaks and bandwidths are the
     maker's specification, so real calls are slower.
     """
-    peak = spec["peak_tflops"].get(dtype)
-    if not peak:
-        known = ", ".join(k for k, v in spec["peak_tflops"].items() if v)
-        raise ParameterError(f"dtype = {dtype!r} is not allowed for {spec['name']}: its specification gives peaks "
-                             f"for {known}")
-    compute = flops / (peak * 1e12)
+    compute = flops / (spec_peak(spec, dtype) * 1e12)
     memory = nbytes / (spec["memory_bandwidth_gbps"] * 1e9)
     copies = copy_bytes / (spec["host_link"]["gbps_per_direction"] * 1e9)
     return launch_s + max(compute, memory) + copies

@@ -72,3 +72,13 @@ def test_specification_sheets_say_where_they_come_from(tmp_path, monkeypatch) ->
     monkeypatch.setenv("LABKIT_DATA", str(tmp_path))
     with pytest.raises(DataFormatError, match="spec_bad.json: not a labkit.spec/1 sheet"):
         specifications()
+
+
+def test_a_sheets_peak_by_dtype_or_one_line_naming_what_it_rates() -> None:
+    from labkit.data import spec_peak, specifications
+    from labkit.errors import ParameterError
+
+    t4 = next(s for s in specifications("gpu") if s["name"] == "NVIDIA T4")
+    assert spec_peak(t4, "float16") == t4["peak_tflops"]["float16"] > 0
+    with pytest.raises(ParameterError, match=r"dtype = 'bfloat16' is not allowed for NVIDIA T4: .* for float32"):
+        spec_peak(t4, "bfloat16")  # on the sheet, but with no number
