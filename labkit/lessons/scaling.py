@@ -22,6 +22,11 @@ def training_compute(n: float, d: float) -> float:
     return 6.0 * n * d
 
 
+def sixteen_bit(spec: Mapping) -> str:
+    """The 16-bit format a GPU sheet rates its tensor cores in: bfloat16 where given, else float16 (the T4)."""
+    return "bfloat16" if spec["peak_tflops"].get("bfloat16") else "float16"
+
+
 def gpu_days(compute: float, peak_tflops: float, utilisation: float) -> float:
     """Days one GPU of ``peak_tflops`` needs for ``compute`` FLOPs when it reaches ``utilisation`` of its peak."""
     if not (compute > 0 and peak_tflops > 0 and 0 < utilisation <= 1):
@@ -58,8 +63,9 @@ def markov_source(symbols: int = 8, order: int = 2, *, concentration: float = 0.
     return MarkovSource(symbols, order, draws / draws.sum(dim=1, keepdim=True))
 
 
-def next_state(source: MarkovSource, state: torch.Tensor, letter: torch.Tensor) -> torch.Tensor:
-    """The state after ``letter``: the last k letters as base-``symbols`` digits, the oldest dropped."""
+def next_state(source: MarkovSource, state, letter):
+    """The state after ``letter`` (ints or tensors): the last k letters as base-``symbols`` digits, the oldest
+    dropped."""
     return (state * source.symbols + letter) % source.states
 
 
@@ -102,8 +108,17 @@ def sample(source: MarkovSource, n: int, *, seed: int = 0) -> torch.Tensor:
     for u in rng.random(n).tolist():  # a loop over n: the next letter depends on the last k
         letter = bisect.bisect_right(rows[state], u)
         out.append(letter)
-        state = (state * source.symbols + letter) % source.states
+        state = next_state(source, state, letter)
     return torch.tensor(out, dtype=torch.long)
+
+
+def source_bits(source: MarkovSource, letters: torch.Tensor) -> float:
+    """Mean bits per letter the source itself scores on ``letters`` (each after its first k): about H on a long text."""
+    k = source.order
+    states = torch.zeros(len(letters) - k, dtype=torch.long)
+    for j in range(k):  # the state before each letter: its last k letters, the oldest first
+        states = next_state(source, states, letters[j: len(letters) - k + j])
+    return float(-torch.log2(source.table[states, letters[k:]]).mean())
 
 
 # ---- training a language model for a point of the experiment ----------------------------------
@@ -213,14 +228,13 @@ def fit_law(n: Sequence[float], d: Sequence[float], loss: Sequence[float], *, fl
     E, A and B are fitted as logarithms (so they stay positive), α and β in [0.01, 2]. The residual is
     log L_pred − log L, so every point counts by its relative error whatever its loss.
     """
+    import numpy as np
     from scipy.optimize import least_squares
 
     n_, d_, l_ = (torch.as_tensor(v, dtype=torch.float64).numpy() for v in (n, d, loss))
     if not (len(n_) == len(d_) == len(l_) >= 5) or (n_ <= 0).any() or (d_ <= 0).any() or (l_ <= 0).any():
         raise ParameterError(f"need at least 5 points with N, D and L all > 0 and of one length; got {len(n_)}, "
                              f"{len(d_)}, {len(l_)}")
-    import numpy as np
-
     log_l = np.log(l_)
 
     def residuals(theta):
@@ -358,10 +372,9 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
         ax.set_xlabel(label)
     axes[0].set_ylabel(f"validation loss ({unit})")
     if law is not None:
-        ends = [max(p["D"] for p in points if p["N"] == s) for s in sizes]
+        longest = max(p["D"] for p in points)
         ns = torch.logspace(math.log10(sizes[0]), math.log10(sizes[-1]), 40, dtype=torch.float64)
-        axes[0].plot(ns, law(ns, torch.full_like(ns, max(ends))), "k-", lw=1,
-                     label=f"fit at D = {max(ends):,.0f}")
+        axes[0].plot(ns, law(ns, torch.full_like(ns, longest)), "k-", lw=1, label=f"fit at D = {longest:,.0f}")
         axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=7)
     return fig
@@ -386,13 +399,15 @@ def frontier_figure(curves: Mapping[str, tuple[Sequence[float], Sequence[float],
     return fig
 
 
-def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float, dtype: str = "bfloat16",
+def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
                   unit: str = "bits per byte") -> tuple[str, object]:
-    """The explorer's words and figure: the loss along 6·N·D = C, its minimum, and the time on one GPU."""
+    """The explorer's words and figure: the loss along 6·N·D = C, its minimum, and the time on one GPU (16-bit)."""
+    from labkit.data import spec_peak
     from labkit.plot import figure
 
     best = optimal_on_budget(law, compute)
-    peak = gpu["peak_tflops"].get(dtype) or gpu["peak_tflops"]["float32"]
+    dtype = sixteen_bit(gpu)
+    peak = spec_peak(gpu, dtype)
     days = gpu_days(compute, peak, utilisation)
     fig, ax = figure()
     n = torch.logspace(math.log10(best["N"]) - 2, math.log10(best["N"]) + 2, 200, dtype=torch.float64)

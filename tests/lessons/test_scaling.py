@@ -73,6 +73,7 @@ def test_the_entropy_rate_is_the_loss_of_the_true_model_on_a_sample() -> None:
         bits.append(-math.log2(float(source.table[state, letter])))
         state = int(sc.next_state(source, state, torch.tensor(letter)))
     assert sum(bits) / len(bits) == pytest.approx(sc.entropy_rate(source), rel=0.02)
+    assert sc.source_bits(source, letters) == pytest.approx(sum(bits) / len(bits), rel=1e-12)
 
 
 def test_bad_sources_get_one_line() -> None:
@@ -195,6 +196,10 @@ def test_figures_and_explorer_draw(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"N = {best['N']:.3g}" in words and "on one GPU X at 50% of its 100 TFLOP/s" in words
     assert "days" in words or "hours" in words or "seconds" in words
     assert "on one GPU X at 50%" in fig.axes[0].get_title(), "another GPU draws another figure, not only other words"
+    plt.close(fig)
+    t4 = {"name": "T4-like", "peak_tflops": {"float32": 8.1, "float16": 65.0, "bfloat16": None}}
+    words, fig = sc.budget_render(TRUE, 6e17, t4, utilisation=0.5)
+    assert "its 65 TFLOP/s (float16, specification)" in words, "a sheet without bfloat16 is read at its float16"
     plt.close(fig)
     assert sc.budget_explorer(TRUE, [gpu], compute=1e18) is None
     assert "predicted optimum" in capsys.readouterr().out
