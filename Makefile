@@ -12,6 +12,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_WORKERS ?= 2
 # `make sweep` with no NB and no P: lesson 00 over four matrix sizes.
 DEMO_GRID := -p n 256,512,1024,2048
+# `make lab` is the learner's lab; `make lab ROLE=instructor` adds nbgrader's instructor tools.
+ROLE ?= learner
 
 .DEFAULT_GOAL := help
 .PHONY: help install lab test lint doctor execute assign grade run gpu-check sweep params bench bench-timer bench-sweep bench-grade bench-gpt clean \
@@ -33,9 +35,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-## lab: open the workbook in JupyterLab on 127.0.0.1 with a token
+## lab: open the workbook in JupyterLab on 127.0.0.1 with a token (ROLE=instructor adds nbgrader's tools)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --config=etc/jupyter_server_config.py $(ROOT_FLAG)
+	LABKIT_ROLE=$(ROLE) $(BIN)/jupyter lab --config=etc/jupyter_server_config.py $(ROOT_FLAG)
 
 ## test: the whole suite (lint, unit tests, strict nbval, papermill runs, browser); ends with what was skipped
 test: $(STAMP) lint

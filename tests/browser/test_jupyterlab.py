@@ -11,9 +11,11 @@ browser tests are skipped with the reason; LABKIT_REQUIRE_BROWSER=1 (set by CI) 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -102,6 +104,93 @@ def test_server_requires_the_token(lab: LabServer) -> None:
     assert requests.get(lab.url("api/contents/notebooks"), headers=lab.auth, timeout=30).status_code == 200
     served = requests.get(lab.url(f"lab?token={lab.token}"), timeout=30)
     assert served.status_code == 200 and "JupyterLab" in served.text
+
+
+# ---------------------------------------------------------------------------------------------- roles
+
+# What a page shows of the lab's tools: menu bar, side-bar tabs, the open notebook's toolbar, notifications.
+JS_TOOLS = """() => ({
+    menus: [...document.querySelectorAll('#jp-menu-panel .lm-MenuBar-itemLabel')].map(e => e.innerText.trim()),
+    panels: [...document.querySelectorAll('.jp-SideBar .lm-TabBar-tab')]
+        .map(t => (t.getAttribute('title') || '') + ' ' + t.innerText.trim()),
+    toolbar: [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar > *')]
+        .map(t => t.innerText.trim()).filter(Boolean),
+    notifications: [...document.querySelectorAll('.Toastify__toast')].map(t => t.innerText.trim()),
+})"""
+INSTRUCTOR_TOOLS = {"menu": "Nbgrader", "panel": "Create Assignment", "button": "Validate"}
+
+
+def _lab_tools(server: LabServer, page) -> dict:
+    """Open lesson 00 (a copy) in ``server``'s lab; the tools the page shows once the kernel is idle."""
+    relative = _lesson_copy(LESSONS[0]).relative_to(ROOT).as_posix()
+    page.goto(server.url(f"lab/tree/{relative}?reset&token={server.token}"), timeout=120_000)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for(timeout=120_000)
+    _wait_for("the kernel to start", lambda: _kernel_idle(page), 180)
+    if server.role == "instructor":  # extensions load after the page: wait for nbgrader's, name what is there
+        _wait_for("nbgrader's menu, panel and Validate button", lambda: _instructor_tools(page.evaluate(JS_TOOLS)) ==
+                  set(INSTRUCTOR_TOOLS), 60, seen=lambda: page.evaluate(JS_TOOLS))
+    return page.evaluate(JS_TOOLS)
+
+
+def _instructor_tools(tools: dict) -> set[str]:
+    """Which of nbgrader's instructor tools ``tools`` (from JS_TOOLS) contains."""
+    found = {"menu"} if INSTRUCTOR_TOOLS["menu"] in tools["menus"] else set()
+    found |= {"panel"} if any(INSTRUCTOR_TOOLS["panel"] in p for p in tools["panels"]) else set()
+    return found | ({"button"} if INSTRUCTOR_TOOLS["button"] in tools["toolbar"] else set())
+
+
+def _server_side(server: LabServer) -> tuple[int, str, list[str]]:
+    """nbgrader's formgrader status code, the news setting the lab serves, and the extensions it disables."""
+    formgrader = requests.get(server.url("formgrader"), headers=server.auth, allow_redirects=False, timeout=30)
+    news = requests.get(server.url("lab/api/settings/@jupyterlab/apputils-extension:notification"),
+                        headers=server.auth, timeout=30).json()
+    page = requests.get(server.url("lab"), headers=server.auth, timeout=30).text
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                  page, re.S).group(1))
+    return formgrader.status_code, news["schema"]["properties"]["fetchNews"]["default"], config["disabledExtensions"]
+
+
+@pytest.mark.browser
+def test_the_learners_lab_has_no_instructor_tools(lab: LabServer, page) -> None:
+    # `make lab` is the learner's: no nbgrader menu, panel or Validate button, no news prompt over the lesson
+    assert lab.role == "learner"
+    tools = _lab_tools(lab, page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "lab-learner.png"))
+    assert not _instructor_tools(tools), f"the learner's lab shows nbgrader's {_instructor_tools(tools)}: {tools}"
+    assert {"File", "Run", "Kernel", "Help"} <= set(tools["menus"]), f"the lab's own menus are missing: {tools}"
+    assert not [n for n in tools["notifications"] if "news" in n], f"a news prompt covers the lesson: {tools}"
+    formgrader, news, disabled = _server_side(lab)
+    assert formgrader == 404, f"nbgrader's formgrader answers in the learner's lab ({formgrader})"
+    assert news == "false", f"the lab serves fetchNews = {news!r}: the news prompt would appear"
+    assert "@jupyter/nbgrader" in disabled, disabled
+
+
+@pytest.mark.browser
+def test_the_instructors_lab_adds_nbgrader(tmp_path: Path, page) -> None:
+    # `make lab ROLE=instructor`: the same lab with nbgrader's tools, and still no news prompt
+    server = LabServer(tmp_path, role="instructor")
+    server.start()
+    try:
+        tools = _lab_tools(server, page)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "lab-instructor.png"))
+        formgrader, news, disabled = _server_side(server)
+    finally:
+        server.stop()
+    assert _instructor_tools(tools) == set(INSTRUCTOR_TOOLS), tools
+    assert not [n for n in tools["notifications"] if "news" in n], f"a news prompt covers the lesson: {tools}"
+    assert formgrader in (200, 301, 302), f"nbgrader's formgrader does not answer for the instructor ({formgrader})"
+    assert news == "false" and "@jupyter/nbgrader" not in disabled, (news, disabled)
+
+
+def test_an_unknown_role_is_one_line(tmp_path: Path) -> None:
+    server = LabServer(tmp_path)
+    env = {**server.env(), "LABKIT_ROLE": "teacher"}
+    done = subprocess.run(server.command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode != 0 and lines == [
+        "LABKIT_ROLE = 'teacher' is not allowed: must be one of learner, instructor (make lab ROLE=instructor)"], lines
 
 
 # ---------------------------------------------------------------------------------------------- lessons

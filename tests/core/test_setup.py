@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 from helpers.paths import ROOT
 
@@ -52,6 +53,37 @@ def test_lab_server_is_loopback_and_keeps_jupyters_token() -> None:
     # Jupyter's own default makes a random token (or takes JUPYTER_TOKEN); nothing here may blank it.
     assert "token" not in config.IdentityProvider and "password" not in config.PasswordIdentityProvider
     assert config.LabApp.default_url.endswith("notebooks/00_start_here.ipynb")
+
+
+def _lab_config(role: str, monkeypatch) -> tuple:
+    from traitlets.config import Config
+
+    monkeypatch.setenv("LABKIT_ROLE", role)
+    config = Config()
+    path = ROOT / "etc" / "jupyter_server_config.py"
+    exec(compile(path.read_text(), path.name, "exec"), {"get_config": lambda: config, "__file__": str(path)})
+    return config, Path(config.LabApp.app_settings_dir)
+
+
+def test_each_role_has_its_own_lab_settings(monkeypatch) -> None:
+    # nbgrader turns on its server extensions for every server of the environment: the learner's lab
+    # turns every one of them off, and its page config disables nbgrader's lab extension.
+    import json
+    import sys
+
+    nbgrader = json.loads((Path(sys.prefix) / "etc/jupyter/jupyter_server_config.d/nbgrader.json").read_text())
+    registered = set(nbgrader["ServerApp"]["jpserver_extensions"])
+    learner, settings = _lab_config("learner", monkeypatch)
+    assert settings == ROOT / "etc" / "lab" / "learner"
+    assert learner.ServerApp.jpserver_extensions == {name: False for name in registered}
+    assert json.loads((settings / "page_config.json").read_text())["disabledExtensions"] == {"@jupyter/nbgrader": True}
+    instructor, settings = _lab_config("instructor", monkeypatch)
+    assert settings == ROOT / "etc" / "lab" / "instructor"
+    assert "jpserver_extensions" not in instructor.ServerApp
+    assert not json.loads((settings / "page_config.json").read_text()).get("disabledExtensions")
+    for role in ("learner", "instructor"):  # no news prompt over a lesson, in either lab
+        overrides = json.loads((ROOT / "etc" / "lab" / role / "overrides.json").read_text())
+        assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
 
 
 def _make_rules() -> tuple[set[str], set[str], set[str]]:

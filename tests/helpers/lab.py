@@ -35,11 +35,12 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 # Lab settings for the test user (a throwaway settings folder, never the person's own): every cell
-# stays in the page so all of them can be checked and photographed, and no news prompt covers them.
+# stays in the page so all of them can be checked and photographed. (No news prompt: the lab's own
+# configuration, etc/lab/<role>/overrides.json, turns it off for everyone, and the tests check that.)
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
 }
+ROLES = ("learner", "instructor")  # LABKIT_ROLE, as `make lab ROLE=...` sets it
 
 
 def chromium_path() -> str:
@@ -75,10 +76,12 @@ def free_port() -> int:
 
 
 class LabServer:
-    """`make lab`'s JupyterLab on a free port with a known token, in a throwaway runtime folder."""
+    """`make lab ROLE=<role>`'s JupyterLab on a free port with a known token, in a throwaway runtime folder."""
 
-    def __init__(self, workdir: Path, token: str = "labkit-browser-test-token") -> None:
+    def __init__(self, workdir: Path, token: str = "labkit-browser-test-token", role: str = "learner") -> None:
+        assert role in ROLES, role
         self.workdir = workdir
+        self.role = role
         self.token = token
         self.runtime = workdir / "runtime"
         self.log_path = workdir / "jupyter.log"
@@ -93,6 +96,7 @@ class LabServer:
             (settings / name).parent.mkdir(parents=True, exist_ok=True)
             (settings / name).write_text(json.dumps(values))
         env.update(
+            LABKIT_ROLE=self.role,
             LABKIT_PORT=str(free_port()),
             JUPYTER_TOKEN=self.token,
             JUPYTER_RUNTIME_DIR=str(self.runtime),
