@@ -16,7 +16,7 @@ DEMO_GRID := -p n 256,512,1024,2048
 ROLE ?= learner
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test lint doctor execute assign grade run gpu-check sweep params bench bench-timer bench-sweep bench-grade bench-gpt clean \
+.PHONY: help install lab test lint doctor execute assign check grade run gpu-check sweep params bench bench-timer bench-sweep bench-grade bench-gpt clean \
 	notebooks release run-all
 
 ## help: list the targets
@@ -59,6 +59,11 @@ execute: $(STAMP)
 ## assign: student versions of the lessons (nbgrader format) in build/release (NB="01 02", OUT=folder)
 assign: $(STAMP)
 	$(LABKIT) assign $(NB) --out $(or $(OUT),build/release)
+
+## check: for students: a notebook's visible tests, run as grading runs them (NB=path/to/notebook.ipynb)
+check: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make check NB=path/to/your_notebook.ipynb" >&2; exit 2; }
+	$(LABKIT) check $(NB)
 
 ## grade: grade submissions (SUBMISSIONS=folder of student folders) into build/grades (OUT=folder)
 grade: $(STAMP)

@@ -8,6 +8,7 @@
 # page_config.json for the extensions it loads, overrides.json for the defaults of its settings),
 # so nothing is written into a person's own settings; their own choices still win over those defaults.
 import os
+import sys
 
 ROLES = ("learner", "instructor")
 # nbgrader registers these server extensions for every Jupyter server of this environment.
@@ -28,6 +29,9 @@ c.ServerApp.port_retries = 20
 c.ServerApp.root_dir = os.path.dirname(here)
 c.LabApp.default_url = "/lab/tree/notebooks/00_start_here.ipynb"
 c.LabApp.app_settings_dir = os.path.join(here, "lab", role)
+# The lab's terminals and kernels find this environment's commands first: `labkit check NOTEBOOK` in a
+# terminal, `!labkit check NOTEBOOK` in a cell (they inherit the server's PATH, which need not have it).
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 if role == "learner":
     c.ServerApp.jpserver_extensions = {f"nbgrader.server_extensions.{name}": False
                                        for name in NBGRADER_SERVER_EXTENSIONS}

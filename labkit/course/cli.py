@@ -1,6 +1,6 @@
 """The ``labkit`` command line: parses arguments, calls the course stages, prints; it decides nothing itself.
 
-``labkit doctor | execute | assign | grade | run | sweep | params``, also ``python -m labkit ...``
+``labkit doctor | execute | assign | check | grade | export | run | sweep | params``, also ``python -m labkit ...``
 (and ``python -m labkit.course ...``); the usage line names the way it was started. A user error
 (``LabkitError``) is printed as one line and exits with status 2; anything else is a bug and keeps
 its traceback.
@@ -43,6 +43,15 @@ def _assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from labkit.course.check import check, render
+
+    report = check(args.notebook, sandbox=not args.no_sandbox, cell_timeout=args.cell_timeout,
+                   notebook_timeout=args.notebook_timeout)
+    print(render(report))
+    return 0 if report.ready else 1
+
+
 NO_SANDBOX_WARNING = (
     "labkit: warning: --no-sandbox: student code runs with your rights: it can read your files (the solutions "
     "too), write anywhere you can, use the network and leave processes running. Use it only for code you trust."
@@ -50,7 +59,8 @@ NO_SANDBOX_WARNING = (
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from labkit.course.grade import CSV_NAME, Options, grade, totals
+    from labkit.course.grade import CSV_NAME, ROSTER, Options, grade, totals
+    from labkit.course.lms import read_roster
     from labkit.course.sandbox import Limits
 
     if args.no_sandbox:
@@ -61,7 +71,8 @@ def _grade(args: argparse.Namespace) -> int:
     _interrupt_on_sigterm()
     try:
         rows = grade(args.submissions, args.out, sources=args.assignment, options=options, jobs=args.jobs,
-                     scheduler=args.scheduler, regrade=args.regrade, progress=not args.quiet)
+                     scheduler=args.scheduler, regrade=args.regrade, progress=not args.quiet, lms=args.lms,
+                     on_note=lambda note: print(note, flush=True))
     except KeyboardInterrupt:
         print(f"interrupted: the submissions graded so far are in {args.out / CSV_NAME}; run the same command "
               "again to grade the rest", file=sys.stderr)
@@ -70,6 +81,20 @@ def _grade(args: argparse.Namespace) -> int:
     for student, assignment, got, best in totals(rows):
         print(f"{student:20s} {assignment:28s} {got:6g} / {best:g}")
     print(f"\ngrades: {args.out / CSV_NAME}\nfeedback: {args.out / 'feedback'}/<student>/")
+    for lms in sorted({r["lms"] for r in read_roster(args.out / ROSTER)} - {""}):
+        print(f"to import into {lms.title()}: labkit export {args.out} --lms {lms}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from labkit.course.grade import CSV_NAME, ROSTER
+    from labkit.course.lms import export
+
+    out = args.out or args.grades / f"export-{args.lms}"
+    written = export(args.grades / CSV_NAME, args.grades / ROSTER, args.grades / "feedback", out, args.lms,
+                     column=args.column)
+    for path in written:
+        print(path)
     return 0
 
 
@@ -193,9 +218,19 @@ def build_parser(prog: str = "labkit") -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("build/release"), help="folder to write (default: build/release)")
     p.set_defaults(func=_assign)
 
+    p = sub.add_parser("check", help="for students: run a notebook's visible tests as grading does, before handing "
+                                     "it in, and list the locked cells changed")
+    p.add_argument("notebook", type=Path, help="the notebook you will hand in (.ipynb)")
+    p.add_argument("--cell-timeout", type=int, default=60, help="seconds allowed per cell (default: 60, as grading)")
+    p.add_argument("--notebook-timeout", type=int, default=600,
+                   help="seconds allowed for the notebook (default: 600, as grading)")
+    p.add_argument("--no-sandbox", action="store_true", help="run without the sandbox (grading always uses it)")
+    p.set_defaults(func=_check)
+
     p = sub.add_parser("grade", help="grade submitted notebooks, sandboxed and in parallel: a CSV and feedback")
     p.add_argument("submissions", nargs="+", type=Path,
-                   help="submitted files, a student's folder, or a folder of student folders")
+                   help="submitted files, a student's folder, a folder of student folders, or a Canvas or Moodle "
+                        "submissions download (its zip or unpacked folder)")
     p.add_argument("--out", type=Path, default=Path("build/grades"), help="folder to write (default: build/grades)")
     p.add_argument("--assignment", action="append", metavar="NB",
                    help="an instructor notebook to grade against: a lesson name or number, or a .ipynb in "
@@ -217,8 +252,20 @@ def build_parser(prog: str = "labkit") -> argparse.ArgumentParser:
                    help="largest file a submission may write, in MiB (default: 64)")
     p.add_argument("--scratch", type=int, default=256, metavar="MB",
                    help="size of a submission's scratch folder and of its /tmp, in MiB (default: 256)")
+    p.add_argument("--lms", default=None, metavar="canvas|moodle",
+                   help="the submissions are this LMS's download (default: told from the file names)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("export", help="write graded results in an LMS's import formats: grades and feedback files")
+    p.add_argument("grades", type=Path, nargs="?", default=Path("build/grades"),
+                   help="the folder labkit grade wrote (default: build/grades)")
+    p.add_argument("--lms", required=True, metavar="canvas|moodle", help="the LMS to import into")
+    p.add_argument("--out", type=Path, default=None, help="folder to write (default: GRADES/export-<lms>)")
+    p.add_argument("--column", default=None,
+                   help='Canvas: the gradebook column to fill, as Canvas names it, e.g. "Lab 02 (48213)" '
+                        "(default: a new assignment named after the lessons)")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("run", help="run lessons headless with papermill into a build folder (never over the sources)")
     p.add_argument("notebooks", nargs="*", help="lesson names or numbers (default: all)")

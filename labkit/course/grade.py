@@ -23,11 +23,12 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from labkit.course import lms as lms_formats
 from labkit.course.catalog import assignments
 from labkit.course.executor import THREAD_VARS, pool
 from labkit.course.feedback import feedback_notebook
@@ -40,6 +41,7 @@ from labkit.errors import CourseError
 from labkit.paths import safe_output_dir
 
 CSV_NAME = "grades.csv"
+ROSTER = "roster.csv"  # who is who: each submission's student, LMS id and file (labkit.course.lms)
 MANIFEST = "graded.json"
 JOB_SLACK = 120  # seconds a grading job may take beyond its notebook's budget (kernel start, restore, feedback)
 
@@ -64,37 +66,14 @@ class Options:
         return self
 
 
-# ---- finding the submissions ----------------------------------------------------------------------
+# ---- which assignment a file answers --------------------------------------------------------------
 
 
-def find_submissions(paths: Sequence[Path]) -> list[tuple[str, Path]]:
-    """(student, file) pairs: a file; a student's folder (it holds .ipynb files); or a folder of those."""
-    found: list[tuple[str, Path]] = []
+def match_lesson(path: Path, sources: Sequence[Path], data: bytes | None = None) -> Path | None:
+    """The instructor notebook a submitted file answers: by name (``NN_`` or its stem), else by its grade_ids.
 
-    def files_in(folder: Path) -> list[Path]:
-        return sorted(p for p in folder.rglob("*") if p.is_file() and not any(
-            part.startswith(".") for part in p.relative_to(folder).parts))
-
-    for path in map(Path, paths):
-        if path.is_file():
-            found.append((path.parent.name or "student", path))
-        elif path.is_dir():
-            if any(p.is_file() and p.suffix == ".ipynb" for p in path.iterdir()):
-                found += [(path.name, f) for f in files_in(path)]
-            else:
-                for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                    found += [(folder.name, f) for f in files_in(folder)]
-        else:
-            raise CourseError(f"no submission at {path}: no such file or folder")
-    if not any(p.suffix == ".ipynb" for _, p in found):
-        where = ", ".join(map(str, paths))
-        raise CourseError(f"no notebooks (.ipynb) under {where}: give a notebook, a student's folder of notebooks, "
-                          "or a folder of student folders")
-    return found
-
-
-def match_lesson(path: Path, sources: Sequence[Path]) -> Path | None:
-    """The instructor notebook a submitted file answers: by name (``NN_`` or its stem), else by its grade_ids."""
+    ``data`` is the file's contents when it is not on disk (a member of an LMS zip); else ``path`` is read.
+    """
     prefix = re.match(r"(\d\d)(?:_|\b|\.)", path.name)
     if prefix:
         hits = [p for p in sources if p.name[:2] == prefix.group(1)]
@@ -104,7 +83,8 @@ def match_lesson(path: Path, sources: Sequence[Path]) -> Path | None:
     if by_stem:
         return by_stem[0]
     try:
-        ids = {nbg(c).get("grade_id") for c in json.loads(path.read_text(encoding="utf-8"))["cells"]}
+        text = (path.read_bytes() if data is None else data).decode("utf-8")
+        ids = {nbg(c).get("grade_id") for c in json.loads(text)["cells"]}
     except Exception:  # noqa: BLE001 - not a notebook: matched to nothing, graded as unreadable
         return None
     overlap = [(len(ids & set(items(read_notebook(p)))), p) for p in sources]
@@ -126,7 +106,8 @@ def _parse(text: str) -> Any:
     return nb
 
 
-def _sandbox(folder: Path, options: Options) -> Sandbox | None:
+def grading_sandbox(folder: Path, options: Options) -> Sandbox | None:
+    """The sandbox a submission runs in (its sockets under ``folder``); None with ``--no-sandbox``."""
     if not options.sandbox:
         return None
     env = {"LABKIT_HEADLESS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -166,7 +147,7 @@ def grade_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
             notes.append(reason)
         else:
             with tempfile.TemporaryDirectory(prefix="lk-") as tmp:  # short: unix socket paths are limited
-                sandbox = _sandbox(Path(tmp), options)
+                sandbox = grading_sandbox(Path(tmp), options)
                 nb, ran, problem, left = run_notebook(nb, cell_timeout=options.cell_timeout,
                                                       notebook_timeout=options.notebook_timeout, sandbox=sandbox,
                                                       workdir=Path(tmp))
@@ -176,6 +157,7 @@ def grade_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
             for what in stopped(nb, limits=options.limits if options.sandbox else None, left_running=left,
                                 problem=problem):
                 notes.append(f"stopped by the sandbox: {what}")
+    notes += payload.get("notes", [])  # what collecting said of this file (an older upload set aside, late)
     assignment = payload["assignment"]
     rows = [Row(student, assignment, gid, got, graded[gid][1], status, reason, payload["path"])
             for gid, got, status, reason in results]
@@ -271,30 +253,38 @@ def _digest(data: bytes, lesson_text: str, options: Options) -> str:
 
 def grade(paths: Sequence[Path], out: Path, *, sources: Sequence[str | Path] | None = None,
           options: Options | None = None, jobs: int | None = None, scheduler: str | None = None,
-          regrade: bool = False, progress: bool = False) -> list[Row]:
-    """Grade every submission under ``paths``; write ``out/grades.csv`` and ``out/feedback/<student>/``.
+          regrade: bool = False, progress: bool = False, lms: str | None = None,
+          on_note: Callable[[str], None] | None = None) -> list[Row]:
+    """Grade every submission under ``paths``; write ``out/grades.csv``, ``out/roster.csv`` and ``out/feedback/``.
 
+    ``paths`` are notebooks, student folders, folders of them, or Canvas or Moodle downloads (zips
+    or their folders; ``lms`` says which, else it is told from the names): see ``labkit.course.lms``.
     ``sources`` are the instructor notebooks (default: every lesson). Submissions run ``jobs`` at
     once here (default one per core) or on the Dask cluster at ``scheduler``. Rows are written as
     they finish, in a fixed order; a submission already graded with the same contents and options
-    is taken from ``out/graded.json`` unless ``regrade``.
+    is taken from ``out/graded.json`` unless ``regrade``. What collecting noticed (an older upload
+    set aside, late work) goes to ``on_note`` and into that student's feedback.
     """
     options = (options or Options()).check()
     out = safe_output_dir(out)
     known = assignments(sources)
-    submissions = find_submissions(paths)
+    submissions, notes = lms_formats.collect(paths, lms)
+    for note in notes:
+        (on_note or (lambda _: None))(note)
     runner = pool(jobs, scheduler)
     try:
         if options.sandbox:
             _check_sandbox(runner)
-        return _grade_all(submissions, known, out, options, runner, regrade=regrade, progress=progress)
+        out.mkdir(parents=True, exist_ok=True)
+        lms_formats.write_roster(submissions, out / ROSTER)
+        return _grade_all(submissions, notes, known, out, options, runner, regrade=regrade, progress=progress)
     finally:
         if hasattr(runner, "close"):
             runner.close()
 
 
-def _grade_all(submissions: list[tuple[str, Path]], known: list[Path], out: Path, options: Options, runner: Any,
-               *, regrade: bool, progress: bool) -> list[Row]:
+def _grade_all(submissions: list[lms_formats.Submission], notes: list[str], known: list[Path], out: Path,
+               options: Options, runner: Any, *, regrade: bool, progress: bool) -> list[Row]:
     manifest_path = out / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text()) if not regrade else {}
@@ -303,24 +293,28 @@ def _grade_all(submissions: list[tuple[str, Path]], known: list[Path], out: Path
     rows_of: list[list[Row] | None] = [None] * len(submissions)
     todo: list[tuple[int, str, dict[str, Any]]] = []
     texts = {p: p.read_text(encoding="utf-8") for p in known}
-    for i, (student, path) in enumerate(submissions):
-        lesson = match_lesson(path, known)
-        key = f"{student}/{path.name}"
+    for i, sub in enumerate(submissions):
+        student, name, stem = sub.student, sub.file, Path(sub.file).stem
+        data = sub.data()
+        lesson = match_lesson(Path(name), known, data)
+        key = f"{student}/{name}"
+        said = sub.remarks()
         if lesson is None:
-            reason = f"{path.name} is not a notebook of any assignment ({', '.join(p.stem for p in known)})"
-            rows_of[i] = [Row(student, "?", "?", 0.0, 0.0, "unreadable", reason, str(path))]
-            feedback = feedback_notebook(None, student, path.stem, rows_of[i], [reason])
-            _write_feedback(out, student, path.stem, {f"{path.stem}.ipynb": _nb_text(feedback)})
+            reason = f"{name} is not a notebook of any assignment ({', '.join(p.stem for p in known)})"
+            rows_of[i] = [Row(student, "?", "?", 0.0, 0.0, "unreadable", reason, sub.origin)]
+            feedback = feedback_notebook(None, student, stem, rows_of[i], [reason, *said])
+            _write_feedback(out, student, stem, {f"{stem}.ipynb": _nb_text(feedback)})
             continue
-        data = path.read_bytes()
         digest = _digest(data, texts[lesson], options)
         saved = manifest.get(key)
-        if saved and saved.get("digest") == digest and (out / "feedback" / student / f"{path.stem}.ipynb").is_file():
+        if saved and saved.get("digest") == digest and (out / "feedback" / student / f"{stem}.ipynb").is_file():
             rows_of[i] = [Row(**r) for r in saved["rows"]]
             continue
-        payload = {"student": student, "file": path.name, "path": str(path), "assignment": lesson.stem,
+        payload = {"student": student, "file": name, "path": sub.origin, "assignment": lesson.stem,
                    "lesson_text": texts[lesson], "data": base64.b64encode(data).decode(),
                    "options": {**asdict(options), "limits": asdict(options.limits)}}
+        if said:
+            payload["notes"] = said
         todo.append((i, digest, payload))
 
     def save() -> None:
@@ -330,16 +324,16 @@ def _grade_all(submissions: list[tuple[str, Path]], known: list[Path], out: Path
 
     def done(j: int, result: dict[str, Any]) -> None:
         i, digest, payload = todo[j]
-        student, path = submissions[i]
+        student, stem = submissions[i].student, Path(submissions[i].file).stem
         if "rows" in result:
             rows_of[i] = [Row(**r) for r in result["rows"]]
-            manifest[f"{student}/{path.name}"] = {"digest": digest, "rows": result["rows"]}
+            manifest[f"{student}/{submissions[i].file}"] = {"digest": digest, "rows": result["rows"]}
         else:
             rows_of[i] = _failed_rows(payload, result)
             result["files"] = result.get("files") or {
-                f"{path.stem}.ipynb": _nb_text(feedback_notebook(None, student, payload["assignment"], rows_of[i],
-                                                                 [rows_of[i][0].reason]))}
-        _write_feedback(out, student, path.stem, result.get("files", {}))
+                f"{stem}.ipynb": _nb_text(feedback_notebook(None, student, payload["assignment"], rows_of[i],
+                                                            [rows_of[i][0].reason]))}
+        _write_feedback(out, student, stem, result.get("files", {}))
         save()
 
     out.mkdir(parents=True, exist_ok=True)

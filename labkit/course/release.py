@@ -80,10 +80,27 @@ def student_version(nb: Any) -> Any:
                                         CheckCellMetadata(log=LOG)])
 
 
+def hand_in_cell(name: str) -> Any:
+    """The first cell of a released notebook: how to check it with ``labkit check`` and hand it in."""
+    from nbformat.v4 import new_markdown_cell
+
+    text = (f"**Before you hand this notebook in**, save it (Ctrl+S) and check it. In a new cell of this notebook "
+            f"run\n\n    !labkit check {name}\n\nor, in a terminal of this lab, `labkit check path/to/{name}`. "
+            "It runs your notebook's visible tests the way grading runs them (in a fresh kernel, in the grading "
+            "sandbox) and prints each exercise as passed, failed (with the test's message) or not answered; it "
+            "also lists any locked cell you changed and the points that change puts at stake (grading puts "
+            "locked cells back as released). Hidden tests run only at grading.\n\n"
+            f"**To hand it in**, upload this file, `{name}`, to your course's assignment as it is, "
+            "under its own name.")
+    # Read-only in JupyterLab, and no nbgrader metadata: grading neither needs nor restores it.
+    return new_markdown_cell(text, metadata={"editable": False, "deletable": False})
+
+
 def release(out: Path, names: list[str] | None = None) -> list[Path]:
     """Write the student version of each assignment to ``out/<name>/<name>.ipynb``; return the paths.
 
     ``names`` are lessons (names or numbers) or paths of nbgrader-format notebooks; default: every lesson.
+    Each starts with ``hand_in_cell``: how to check it and hand it in.
     """
     import nbformat
 
@@ -91,6 +108,7 @@ def release(out: Path, names: list[str] | None = None) -> list[Path]:
     written = []
     for path in assignments(names):
         nb = student_version(read_notebook(path))
+        nb.cells.insert(0, hand_in_cell(path.name))
         target = out / path.stem / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)

@@ -18,6 +18,7 @@ import copy
 import errno
 import os
 import re
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +51,7 @@ def items(nb: Any) -> dict[str, tuple[str, float]]:
 
 
 def _timed_execute(cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | None, sockets: Path) -> Any:
+    from jupyter_core.utils import run_sync
     from nbformat import NotebookNode
     from nbgrader.preprocessors import Execute
 
@@ -69,7 +71,14 @@ def _timed_execute(cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | 
         async def async_start_new_kernel(self, **kwargs: Any) -> None:
             if sandbox is None:
                 kwargs.setdefault("env", kernel_env())  # headless, the data found from any folder
+            # What the kernel process itself prints (its banner) is nobody's business: the cells'
+            # outputs come over its sockets. Nor may it fill the terminal of `labkit check`.
+            kwargs.setdefault("stdout", subprocess.DEVNULL)
+            kwargs.setdefault("stderr", subprocess.DEVNULL)
             await super().async_start_new_kernel(**kwargs)
+
+        # nbclient's synchronous entry point wraps its own coroutine, not an override: wrap this one.
+        start_new_kernel = run_sync(async_start_new_kernel)
 
         def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, dict]:
             if cell.cell_type != "code":

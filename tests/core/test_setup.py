@@ -42,27 +42,28 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_lab_server_is_loopback_and_keeps_jupyters_token() -> None:
-    from traitlets.config import Config
-
-    config = Config()
-    code = (ROOT / "etc" / "jupyter_server_config.py").read_text()
-    namespace = {"get_config": lambda: config, "__file__": str(ROOT / "etc" / "jupyter_server_config.py")}
-    exec(compile(code, "jupyter_server_config.py", "exec"), namespace)
-    assert config.ServerApp.ip == "127.0.0.1" and config.ServerApp.allow_remote_access is False
-    # Jupyter's own default makes a random token (or takes JUPYTER_TOKEN); nothing here may blank it.
-    assert "token" not in config.IdentityProvider and "password" not in config.PasswordIdentityProvider
-    assert config.LabApp.default_url.endswith("notebooks/00_start_here.ipynb")
-
-
 def _lab_config(role: str, monkeypatch) -> tuple:
     from traitlets.config import Config
 
     monkeypatch.setenv("LABKIT_ROLE", role)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the config prepends to it; monkeypatch puts it back
     config = Config()
     path = ROOT / "etc" / "jupyter_server_config.py"
     exec(compile(path.read_text(), path.name, "exec"), {"get_config": lambda: config, "__file__": str(path)})
     return config, Path(config.LabApp.app_settings_dir)
+
+
+def test_lab_server_is_loopback_and_keeps_jupyters_token(monkeypatch) -> None:
+    import os
+    import sys
+
+    config, _ = _lab_config("learner", monkeypatch)
+    assert config.ServerApp.ip == "127.0.0.1" and config.ServerApp.allow_remote_access is False
+    # Jupyter's own default makes a random token (or takes JUPYTER_TOKEN); nothing here may blank it.
+    assert "token" not in config.IdentityProvider and "password" not in config.PasswordIdentityProvider
+    assert config.LabApp.default_url.endswith("notebooks/00_start_here.ipynb")
+    # the lab's terminals and kernels run this environment's `labkit` (labkit check), whatever PATH was
+    assert os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
 
 
 def test_each_role_has_its_own_lab_settings(monkeypatch) -> None:

@@ -19,7 +19,7 @@ from helpers.submissions import (
     exercise_tests,
     region_lines,
 )
-from labkit.course import grade, release
+from labkit.course import grade, lms, release
 from labkit.course.cli import main
 from labkit.errors import CourseError
 
@@ -152,14 +152,14 @@ def test_find_submissions_and_lessons(tmp_path) -> None:
     for name in ("ann/00_start_here.ipynb", "ann/notes.txt", "bob/00_start_here (1).ipynb", "bob/.hidden.ipynb"):
         (tmp_path / "class" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "class" / name).write_text("{}")
-    found = grade.find_submissions([tmp_path / "class"])
+    found = lms.find_submissions([tmp_path / "class"])
     assert [(s, p.name) for s, p in found] == [("ann", "00_start_here.ipynb"), ("ann", "notes.txt"),
                                                ("bob", "00_start_here (1).ipynb")]
-    assert [(s, p.name) for s, p in grade.find_submissions([tmp_path / "class" / "ann"])][0][0] == "ann"
+    assert [(s, p.name) for s, p in lms.find_submissions([tmp_path / "class" / "ann"])][0][0] == "ann"
     assert grade.match_lesson(found[2][1], LESSONS) == LESSONS[0]
     assert grade.match_lesson(found[1][1], LESSONS) is None
     renamed = tmp_path / "mine.ipynb"
     nbformat.write(release.student_version(_read(LESSONS[0])), renamed)
     assert grade.match_lesson(renamed, LESSONS) == LESSONS[0], "an unnamed file is matched by its grade_ids"
     with pytest.raises(CourseError, match="no submission at .*nobody: no such file or folder"):
-        grade.find_submissions([tmp_path / "nobody"])
+        lms.find_submissions([tmp_path / "nobody"])
