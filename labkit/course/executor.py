@@ -11,10 +11,8 @@ assumed, and a job that hangs or crashes is killed with its process group.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,14 +22,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from labkit.course import forkserver
+from labkit.course.jobs import JOBS, run_spec
 from labkit.errors import CourseError, DataNotFoundError
 from labkit.paths import DATA_ENV_VAR, data_dir
 from labkit.processes import start_group, wait_group
 
-JOBS = {
-    "grade": "labkit.course.grade:grade_job",
-    "run": "labkit.course.runs:run_job",
-}
 CONNECT_TIMEOUT = 8  # seconds to reach a Dask scheduler before saying it cannot be reached (one line within 10 s)
 OnDone = Callable[[int, dict[str, Any]], None]
 
@@ -86,19 +82,27 @@ def run_job(kind: str, payload: dict[str, Any], *, timeout: float, threads: int 
         spec = folder / "job.json"
         spec.write_text(json.dumps({"kind": kind, "payload": payload, "out": str(folder / "out"),
                                     "result": str(folder / "result.json")}))
-        proc = start_group([sys.executable, "-m", "labkit.course.executor", str(spec)], env=kernel_env(threads),
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # its own process group, killed at the limit or on a cancel: the job, its kernel and anything they started
-        failure, _, stderr = wait_group(proc, timeout_s=timeout - (time.perf_counter() - start), cancelled=cancelled,
-                                        grace=5.0)  # SIGTERM first: the job shuts its kernel down
+        # its own process group, killed at the limit or on a cancel: the job, its kernel and anything they started;
+        # SIGTERM first (grace): the job shuts its kernel down
+        left = timeout - (time.perf_counter() - start)
+        if forkserver.available():
+            pid = forkserver.SERVER.start(spec, kernel_env(threads), folder / "stderr.txt")
+            failure = forkserver.wait_forked(pid, timeout_s=left, cancelled=cancelled, grace=5.0)
+            stderr = (folder / "stderr.txt").read_text(errors="replace") if (folder / "stderr.txt").exists() else ""
+            exit_code = None  # a forked child's status goes to the fork server; the result file says it finished
+        else:
+            proc = start_group([sys.executable, "-m", "labkit.course.executor", str(spec)], env=kernel_env(threads),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            failure, _, stderr = wait_group(proc, timeout_s=left, cancelled=cancelled, grace=5.0)
+            exit_code = proc.returncode
         result_file = folder / "result.json"
-        if not failure and proc.returncode == 0 and result_file.is_file():
+        if not failure and exit_code in (0, None) and result_file.is_file():
             result = json.loads(result_file.read_text())
         else:
             lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
             failure = failure or "crashed"
             detail = {"timeout": f"stopped at the time limit of {timeout:g} s", "cancelled": "interrupted",
-                      "crashed": lines[-1] if lines else f"exit code {proc.returncode}"}[failure]
+                      "crashed": lines[-1] if lines else f"exit code {exit_code}"}[failure]
             result = {"failure": failure, "error": detail}
         result["files"] = _files(folder / "out")
         result["seconds"] = round(time.perf_counter() - start, 2)
@@ -119,20 +123,6 @@ def _dask_worker_host() -> str | None:
         return _host(get_worker().address)
     except (ImportError, ValueError):
         return None
-
-
-def _main(spec_path: str) -> int:
-    """Inside the job's process: call the job function and write its result."""
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"stopped by signal {signum}")
-
-    signal.signal(signal.SIGTERM, stop)
-    spec = json.loads(Path(spec_path).read_text())
-    module, _, name = JOBS[spec["kind"]].partition(":")
-    fn = getattr(importlib.import_module(module), name)
-    result = fn(spec["payload"], Path(spec["out"]))
-    Path(spec["result"]).write_text(json.dumps(result))
-    return 0
 
 
 # ---- many jobs --------------------------------------------------------------------------------
@@ -291,4 +281,4 @@ def pool(jobs: int | None = None, scheduler: str | None = None) -> LocalPool | D
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1]))
+    sys.exit(run_spec(sys.argv[1]))

@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -32,6 +33,7 @@ from labkit.course import lms as lms_formats
 from labkit.course.catalog import assignments
 from labkit.course.executor import THREAD_VARS, pool
 from labkit.course.feedback import feedback_notebook
+from labkit.course.jobs import import_tools
 from labkit.course.release import gradebook_version, nbg, read_notebook, student_version
 from labkit.course.report import Row, export_html, first_line
 from labkit.course.restore import restore
@@ -123,6 +125,9 @@ def grading_sandbox(folder: Path, options: Options) -> Sandbox | None:
 
 def grade_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
     """Inside a job's process: grade one submission; its rows, and its feedback written into ``out``."""
+    begin = time.perf_counter()
+    import_tools("grade")  # in a child of the fork server they are imported already: then this costs nothing
+    parts: dict[str, float] = {"import the grading tools": time.perf_counter() - begin}
     options = Options(limits=Limits(**payload["options"].pop("limits")), **payload["options"])
     student, name, stem = payload["student"], payload["file"], Path(payload["file"]).stem
     source_nb = _parse(payload["lesson_text"])
@@ -146,11 +151,12 @@ def grade_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
             results, nb = [(gid, 0.0, "unreadable", reason) for gid in graded], None
             notes.append(reason)
         else:
+            parts["restore the tests"] = time.perf_counter() - begin - parts["import the grading tools"]
             with tempfile.TemporaryDirectory(prefix="lk-") as tmp:  # short: unix socket paths are limited
                 sandbox = grading_sandbox(Path(tmp), options)
                 nb, ran, problem, left = run_notebook(nb, cell_timeout=options.cell_timeout,
                                                       notebook_timeout=options.notebook_timeout, sandbox=sandbox,
-                                                      workdir=Path(tmp))
+                                                      workdir=Path(tmp), timings=parts)
             if problem:
                 notes.append(problem)
             results = score(nb, ran, graded, problem)
@@ -164,12 +170,15 @@ def grade_job(payload: dict[str, Any], out: Path) -> dict[str, Any]:
     caught = [n.removeprefix("stopped by the sandbox: ") for n in notes if n.startswith("stopped by the sandbox")]
     if caught:
         rows.append(Row(student, assignment, "sandbox", 0.0, 0.0, "stopped", "; ".join(caught), payload["path"]))
+    written = time.perf_counter()
     feedback = feedback_notebook(nb, student, assignment, rows, notes, show_hidden=options.show_hidden)
     import nbformat
 
     nbformat.write(feedback, out / f"{stem}.ipynb")
     export_html(feedback, out / f"{stem}.html")
-    return {"rows": [asdict(r) for r in rows], "file": name}
+    parts["write the feedback"] = time.perf_counter() - written
+    parts["the job in all"] = time.perf_counter() - begin
+    return {"rows": [asdict(r) for r in rows], "file": name, "parts": {k: round(v, 3) for k, v in parts.items()}}
 
 
 # ---- a class --------------------------------------------------------------------------------------
@@ -327,7 +336,10 @@ def _grade_all(submissions: list[lms_formats.Submission], notes: list[str], know
         student, stem = submissions[i].student, Path(submissions[i].file).stem
         if "rows" in result:
             rows_of[i] = [Row(**r) for r in result["rows"]]
-            manifest[f"{student}/{submissions[i].file}"] = {"digest": digest, "rows": result["rows"]}
+            # what this submission cost, by part (its job's process as a whole is "seconds"): bench-grade reads it
+            seconds = {**result.get("parts", {}), "seconds": result.get("seconds")}
+            manifest[f"{student}/{submissions[i].file}"] = {"digest": digest, "rows": result["rows"],
+                                                            "seconds": seconds}
         else:
             rows_of[i] = _failed_rows(payload, result)
             result["files"] = result.get("files") or {

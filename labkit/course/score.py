@@ -65,6 +65,7 @@ def _timed_execute(cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | 
             self.ran: set[int] = set()
             self.skipped: set[int] = set()
             self.left_running = 0
+            self.marks: dict[str, float] = {}
             self.last_code = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=-1)
             return super().preprocess(nb, resources, km)
 
@@ -91,7 +92,9 @@ def _timed_execute(cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | 
                 self.skipped.add(index)
                 return cell, resources
             self.timeout = int(max(1, min(cell_timeout, left)))
+            self.marks.setdefault("first cell", time.perf_counter())  # the kernel is up and answering by now
             result = super().preprocess_cell(cell, resources, index)
+            self.marks["last cell"] = time.perf_counter()
             self.ran.add(index)  # only once it finished: a cell that killed the kernel earns nothing
             if index == self.last_code and sandbox is not None:
                 self.left_running = _left_running(self.km)
@@ -127,17 +130,26 @@ def _ppid(proc: Path) -> int | None:
 
 
 def run_notebook(nb: Any, *, cell_timeout: int, notebook_timeout: int, sandbox: Sandbox | None,
-                 workdir: Path) -> tuple[Any, set[int], str, int]:
-    """Run ``nb`` in a fresh kernel (in ``sandbox`` unless None); the notebook, the cells run, a problem, leftovers."""
+                 workdir: Path, timings: dict[str, float] | None = None) -> tuple[Any, set[int], str, int]:
+    """Run ``nb`` in a fresh kernel (in ``sandbox`` unless None); the notebook, the cells run, a problem, leftovers.
+
+    ``timings``, when given, gets the seconds spent starting the kernel, running the code cells and
+    stopping the kernel (what a benchmark breaks a submission's cost into).
+    """
     from nbgrader.preprocessors import LimitOutput
 
     problem = ""
     with tempfile.TemporaryDirectory(prefix="labkit-kernel-") as sockets:  # used when there is no sandbox
         executor, km = _timed_execute(cell_timeout, notebook_timeout, sandbox, Path(sockets))
+        start = time.perf_counter()
         try:
             nb, _ = executor.preprocess(nb, {"metadata": {"path": str(workdir)}}, km)
         except Exception as err:  # noqa: BLE001 - a dead kernel, a kernel that never answers: grade what did run
             problem = f"execution stopped: {type(err).__name__}: {first_line(str(err))}"
+        end, marks = time.perf_counter(), getattr(executor, "marks", {})
+        if timings is not None:
+            first, last = marks.get("first cell", end), marks.get("last cell", end)
+            timings.update({"kernel start": first - start, "cells": last - first, "kernel stop": end - last})
     ran = set(getattr(executor, "ran", set()))
     if getattr(executor, "skipped", None):
         problem = problem or f"the notebook ran past its {notebook_timeout} s; later cells were not run"
