@@ -7,13 +7,13 @@ hits them alike.
 
 Also measured: the fixed cost of a submission, what one more submission costs when it only starts a
 sandboxed kernel and imports what lesson 02 imports (grading two such submissions minus grading one,
-one at a time, each run started afresh as `labkit grade` is). It is measured two ways, alternating:
+one at a time, three times a round by default). It is measured two ways, alternating:
 with each job forked from the fork server (``labkit.course.forkserver``, the default) and with each
 job a fresh Python process (``LABKIT_FORKSERVER=0``, as before), and broken down by part from what
 each job reports (``graded.json``). The last line is ``ratio: X.XX``, sequential time over
 ``--jobs 2`` time (target: at least 1.7 on 2 cores).
 
-    .venv/bin/python benchmarks/bench_grade.py [--rounds 2] [--submissions 16]
+    .venv/bin/python benchmarks/bench_grade.py [--rounds 2] [--submissions 16] [--overhead-repeats 3]
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the three ways (default: 2)")
     parser.add_argument("--submissions", type=int, default=16, help="submissions graded each time (default: 16)")
+    parser.add_argument("--overhead-repeats", type=int, default=3,
+                        help="measurements of the fixed cost per way and round (default: 3)")
     args = parser.parse_args()
     from distributed import LocalCluster
 
@@ -122,9 +124,10 @@ def main() -> None:
             print(f"grading {args.submissions} submissions of {LESSON}, sandboxed, {args.rounds} round(s):")
             for r in range(args.rounds):
                 out = work / f"round{r}"
-                for mode in (MODES if r % 2 == 0 else reversed(MODES)):
-                    parts[mode].append(_overhead(one, two, out / mode.replace(" ", "-"), options, mode))
-                    print(f"  overhead, {mode:<14} {parts[mode][-1]['in all (two minus one)']:7.2f} s", flush=True)
+                for k in range(args.overhead_repeats):  # the two ways alternate: ABBA, so neither always goes first
+                    for mode in (list(MODES) if (r + k) % 2 == 0 else list(reversed(MODES))):
+                        parts[mode].append(_overhead(one, two, out / f"{mode.replace(' ', '-')}-{k}", options, mode))
+                        print(f"  overhead, {mode:<14} {parts[mode][-1]['in all (two minus one)']:7.2f} s", flush=True)
                 forkserver.SERVER.close()
                 _timed("server start", times, forkserver.SERVER.warm_up)
                 _timed("sequential", times, lambda o=out: grade([subs], o / "seq", options=options, jobs=1))
@@ -139,7 +142,8 @@ def main() -> None:
     print()
     for label in ("sequential", "--jobs 2", "Dask, 2 workers"):
         print(f"{label:<16} {median[label]:7.1f} s  ({median[label] / n:5.2f} s per submission)")
-    print(f"\nthe fixed cost of one submission, by part (median of {args.rounds} round(s), seconds):")
+    samples = args.rounds * args.overhead_repeats
+    print(f"\nthe fixed cost of one submission, by part (median of {samples} measurements each, seconds):")
     print(f"  {'':<36} {'fork server':>12} {'fresh process':>14}")
     for part in (*PARTS, "sum of the parts", "in all (two minus one)"):
         cells = [statistics.median(p[part] for p in parts[mode]) for mode in MODES]
