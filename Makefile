@@ -16,7 +16,7 @@ DEMO_GRID := -p n 256,512,1024,2048
 ROLE ?= learner
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test lint doctor execute assign check grade run gpu-check sweep params bench bench-timer bench-sweep bench-grade bench-gpt clean \
+.PHONY: help install lab test lint doctor execute assign check grade export run gpu-check sweep params bench bench-timer bench-sweep bench-grade bench-gpt clean \
 	notebooks release run-all
 
 ## help: list the targets
@@ -65,10 +65,15 @@ check: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make check NB=path/to/your_notebook.ipynb" >&2; exit 2; }
 	$(LABKIT) check $(NB)
 
-## grade: grade submissions (SUBMISSIONS=folder of student folders) into build/grades (OUT=folder)
+## grade: grade submissions (SUBMISSIONS=an LMS zip or folder, or a folder of student folders) into build/grades (OUT=)
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=build/grades]" >&2; exit 2; }
 	$(LABKIT) grade $(SUBMISSIONS) --out $(or $(OUT),build/grades)
+
+## export: grades and feedback in an LMS's import formats (LMS=canvas or LMS=moodle; GRADES=build/grades)
+export: $(STAMP)
+	@test -n "$(LMS)" || { echo "usage: make export LMS=canvas|moodle [GRADES=build/grades] [COLUMN='Lab 02 (48213)']" >&2; exit 2; }
+	$(LABKIT) export $(or $(GRADES),build/grades) --lms $(LMS) $(if $(COLUMN),--column "$(COLUMN)",)
 
 ## run: every lesson (or NB="00 02") headless with papermill into build/workbook (OUT=...)
 run: $(STAMP)
@@ -99,7 +104,7 @@ bench-timer: $(STAMP)
 bench-sweep: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py
 
-## bench-grade: 16 submissions of lesson 02 graded sequentially, --jobs 2 and on Dask (prints `ratio: X.XX`)
+## bench-grade: 16 submissions of lesson 02: sequential, --jobs 2, Dask; a submission's fixed cost by part (`ratio: X.XX`)
 bench-grade: $(STAMP)
 	$(BIN)/python benchmarks/bench_grade.py
 
