@@ -137,25 +137,26 @@ def _unanswered(nb: Any) -> dict[str, list[str]]:
 
 def check(path: Path, *, sandbox: bool = True, cell_timeout: int = 60, notebook_timeout: int = 600) -> Report:
     """Run ``path``'s visible tests as grading runs them; its verdicts, and the locked cells changed."""
+    from nbgrader.preprocessors import ClearOutput
+
     from labkit.course.grade import Options, grading_sandbox
     from labkit.course.release import LOG, apply
     from labkit.course.sandbox import tools_missing
     from labkit.course.score import items, run_notebook, score
 
-    options = Options(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, sandbox=sandbox).check()
+    missing = tools_missing() if sandbox else None
+    options = Options(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
+                      sandbox=sandbox and not missing).check()
     nb = read_released(path)
     edits = locked_edits(nb)
     notes = []
-    missing = tools_missing() if sandbox else "--no-sandbox"
-    if missing and sandbox:
+    if missing:
         notes.append(f"the sandbox cannot run here ({missing}): the tests ran without it; grading runs them in it, "
                      "where only labkit, its data and a scratch folder are visible")
-    from nbgrader.preprocessors import ClearOutput
-
     graded, stubs = items(nb), _unanswered(nb)
     nb = apply(nb, [ClearOutput(log=LOG)])
     with tempfile.TemporaryDirectory(prefix="lk-") as tmp:  # short: unix socket paths are limited
-        box = grading_sandbox(Path(tmp), options) if not missing else None
+        box = grading_sandbox(Path(tmp), options)  # None without the sandbox
         nb, ran, problem, _ = run_notebook(nb, cell_timeout=options.cell_timeout,
                                            notebook_timeout=options.notebook_timeout, sandbox=box, workdir=Path(tmp))
     if problem:

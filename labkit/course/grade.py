@@ -278,22 +278,22 @@ def grade(paths: Sequence[Path], out: Path, *, sources: Sequence[str | Path] | N
     out = safe_output_dir(out)
     known = assignments(sources)
     submissions, notes = lms_formats.collect(paths, lms)
-    for note in notes:
-        (on_note or (lambda _: None))(note)
+    for note in notes if on_note else []:
+        on_note(note)
     runner = pool(jobs, scheduler)
     try:
         if options.sandbox:
             _check_sandbox(runner)
         out.mkdir(parents=True, exist_ok=True)
         lms_formats.write_roster(submissions, out / ROSTER)
-        return _grade_all(submissions, notes, known, out, options, runner, regrade=regrade, progress=progress)
+        return _grade_all(submissions, known, out, options, runner, regrade=regrade, progress=progress)
     finally:
         if hasattr(runner, "close"):
             runner.close()
 
 
-def _grade_all(submissions: list[lms_formats.Submission], notes: list[str], known: list[Path], out: Path,
-               options: Options, runner: Any, *, regrade: bool, progress: bool) -> list[Row]:
+def _grade_all(submissions: list[lms_formats.Submission], known: list[Path], out: Path, options: Options,
+               runner: Any, *, regrade: bool, progress: bool) -> list[Row]:
     manifest_path = out / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text()) if not regrade else {}

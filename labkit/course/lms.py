@@ -30,7 +30,6 @@ from pathlib import Path
 
 from labkit.errors import CourseError
 
-LAYOUTS = ("folders", "canvas", "moodle")
 LMSES = ("canvas", "moodle")
 LABELS = {"folders": "folder of student folders", "canvas": "Canvas", "moodle": "Moodle"}
 ID_WORDS = {"canvas": "user id", "moodle": "participant id"}
@@ -128,7 +127,6 @@ class _Entry:
     name: str
     lms_id: str
     file: str
-    shown: str  # the name the LMS shows, re-upload number included
     number: int = 0  # Canvas re-upload number: 0 for the first upload
     file_id: str = ""
     late: bool = False
@@ -192,7 +190,7 @@ def _canvas_entry(source: _File) -> _Entry | None:
     shown = match["file"]
     file_id = match.groupdict().get("file_id") or ""
     file, number = _copy_number(shown) if file_id else (shown, 0)
-    return _Entry(source, match["name"], match["user"], file, shown, number, file_id, bool(match["late"]))
+    return _Entry(source, match["name"], match["user"], file, number, file_id, bool(match["late"]))
 
 
 def _moodle_entry(source: _File) -> _Entry | None:
@@ -201,7 +199,7 @@ def _moodle_entry(source: _File) -> _Entry | None:
     if match is None:
         return None
     file = inside.rsplit("/", 1)[-1] if inside else match["file"]
-    return _Entry(source, match["name"], match["user"], file, file)
+    return _Entry(source, match["name"], match["user"], file)
 
 
 PARSERS: dict[str, Callable[[_File], _Entry | None]] = {"canvas": _canvas_entry, "moodle": _moodle_entry}
@@ -544,15 +542,11 @@ def _canvas_csv(path: Path, scores: _Scores, people: dict[str, list[dict[str, st
 # Source: Assignment#infer_comment_context_from_filename,
 # https://github.com/instructure/canvas-lms/blob/master/app/models/assignment.rb; a worked example:
 # https://github.com/instructure/canvas-lms/issues/2406
-def _canvas_zip(path: Path, people: dict[str, list[dict[str, str]]], feedback_dir: Path) -> Path:
-    members = {}
-    for student, entries in people.items():
-        for row in entries:
-            html = _feedback(feedback_dir, student, row)
-            if html and row["submission_id"]:  # a text or URL entry has no file to hang a comment on
-                name = row["full_name"].replace("_", "")  # no all-digit field may come before the ids
-                members[f"{name}_{row['lms_id']}_{row['submission_id']}_{html.name}"] = html
-    return _write_zip(path, members)
+def _canvas_name(row: dict[str, str], html: Path) -> str | None:
+    if not row["submission_id"]:
+        return None  # a text or URL entry has no file to hang a comment on
+    name = row["full_name"].replace("_", "")  # no all-digit field may come before the ids
+    return f"{name}_{row['lms_id']}_{row['submission_id']}_{html.name}"
 
 
 # Moodle offline grading worksheet ("Download grading worksheet" / "Upload grading worksheet"), columns as
@@ -606,14 +600,21 @@ def _moodle_csv(path: Path, scores: _Scores, people: dict[str, list[dict[str, st
 # the download's own prefix, in the flat form every Moodle release reads.
 # Source: assignfeedback_file_zip_importer::is_valid_filename_for_import in
 # https://github.com/moodle/moodle/blob/main/mod/assign/feedback/file/importziplib.php
-def _moodle_zip(path: Path, people: dict[str, list[dict[str, str]]], feedback_dir: Path) -> Path:
+def _moodle_name(row: dict[str, str], html: Path) -> str:
+    name = row["full_name"].replace("_", " ")  # the first "_" must end the name, as in the download
+    return f"{name}_{row['lms_id']}_assignsubmission_file_{html.name}"
+
+
+def _feedback_zip(path: Path, people: dict[str, list[dict[str, str]]], feedback_dir: Path,
+                  name: Callable[[dict[str, str], Path], str | None]) -> Path:
+    """Each graded file's HTML feedback found, in a zip under the name the LMS's bulk upload reads (``name``)."""
     members = {}
     for student, entries in people.items():
         for row in entries:
             html = _feedback(feedback_dir, student, row)
-            if html:
-                name = row["full_name"].replace("_", " ")  # the first "_" must end the name, as in the download
-                members[f"{name}_{row['lms_id']}_assignsubmission_file_{html.name}"] = html
+            member = name(row, html) if html else None
+            if member:
+                members[member] = html
     return _write_zip(path, members)
 
 
@@ -640,6 +641,6 @@ def export(grades_csv: Path, roster_csv: Path, feedback_dir: Path, out: Path, lm
     if lms == "canvas":
         column = column or f"labkit {', '.join(sorted(scores.best)) or 'grades'}"
         return [_canvas_csv(out / "canvas_grades.csv", scores, people, column),
-                _canvas_zip(out / "canvas_feedback.zip", people, Path(feedback_dir))]
+                _feedback_zip(out / "canvas_feedback.zip", people, Path(feedback_dir), _canvas_name)]
     return [_moodle_csv(out / "moodle_grading_worksheet.csv", scores, people),
-            _moodle_zip(out / "moodle_feedback.zip", people, Path(feedback_dir))]
+            _feedback_zip(out / "moodle_feedback.zip", people, Path(feedback_dir), _moodle_name)]
