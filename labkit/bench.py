@@ -4,6 +4,15 @@
 says that one workload is faster than another: interleaved rounds, a ratio with its spread, and
 one rule (``verdict``) that says faster, slower or cannot tell.
 
+A busy machine cannot fake a verdict. Where Linux reports it (``/proc/self/task/*/schedstat``),
+every timed block also records how long this process's threads waited for a CPU while they were
+ready to run. A block cannot have needed less than its wall time less all its threads' waits,
+nor more than its wall time less the waits of the thread that timed it; so each round's ratio
+lies between two bounds (one point, for work on one thread). A verdict stands only when every
+round's bound clears the tolerance; otherwise it is "cannot tell" with the reason: the machine
+was busy, and this process got only so much of the CPU time it asked for. Elsewhere (macOS, Windows) the wait is
+not known and the rule reads the ratios alone.
+
 ``measure`` follows PyTorch's benchmark recipe and is built on ``torch.utils.benchmark.Timer``:
 the timer clock waits for the device (CUDA, MPS) at the start and end of each block of calls,
 so queued GPU work is counted; a warm-up runs first; blocks repeat until ``min_run_time``
@@ -13,11 +22,13 @@ seconds have been spent; the result is the median time per call and the interqua
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import threading
 import timeit
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -41,6 +52,30 @@ class Measurement:
     flops: float | None = None
     nbytes: float | None = None
     versions: dict[str, Any] = field(default_factory=dict)
+    # seconds this process's threads spent waiting for a CPU during each timed block (empty: not known here)
+    waits: list[float] = field(default_factory=list)
+    own_waits: list[float] = field(default_factory=list)  # the same for the thread that timed the blocks alone
+    cpu_run: float | None = None  # seconds its threads ran on a CPU during the timed blocks (None: not known)
+
+    @property
+    def cpu_share(self) -> float | None:
+        """The share of the CPU time it asked for that this process got while timed (1.0: none lost; None: unknown)."""
+        return None if self.cpu_run is None or not self.waits else _share(self)
+
+    @property
+    def least(self) -> float:
+        """The least time per call the blocks can have needed: the median of each block's time less all its waits."""
+        return self._less(self.waits)
+
+    @property
+    def most(self) -> float:
+        """The most time per call the blocks can have needed: each block's time less its own thread's wait (median)."""
+        return self._less(self.own_waits)
+
+    def _less(self, waits: list[float]) -> float:
+        if not waits:
+            return self.median
+        return statistics.median(max(0.0, t - w / self.number) for t, w in zip(self.times, waits, strict=True))
 
     @property
     def gflops(self) -> float | None:
@@ -88,18 +123,75 @@ def format_seconds(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
-def _synced_clock(device: torch.device) -> Callable[[], float]:
-    def clock() -> float:
-        synchronize(device)  # queued device work must finish before we read the clock
-        return timeit.default_timer()
-
-    return clock
+_SCHEDSTAT = "/proc/self/task"
 
 
-def _timer(fn: Callable[[], Any], device: torch.device, threads: int, label: str):
+class CpuAccount(NamedTuple):
+    """Seconds on a CPU and seconds waiting for one, for all of this process's threads and for the calling one."""
+
+    run: float
+    wait: float
+    own_wait: float
+
+
+def cpu_time_and_wait() -> CpuAccount | None:
+    """Seconds this process's threads have run on a CPU and waited for one, so far; None where not known.
+
+    Linux keeps both per thread in ``/proc/self/task/<tid>/schedstat`` (nanoseconds on a CPU, then
+    nanoseconds runnable but waiting in the run queue); the sums over the threads measure the share
+    of the CPU the process got. A thread that sleeps or waits for a device is not runnable, so a
+    sleep or a GPU kernel costs no wait: only other programs taking the CPU do.
+    """
+    try:
+        tids = os.listdir(_SCHEDSTAT)
+    except OSError:
+        return None
+    me = str(threading.get_native_id())
+    run = wait = own = 0
+    for tid in tids:
+        try:
+            with open(f"{_SCHEDSTAT}/{tid}/schedstat", "rb") as f:
+                fields = f.read().split()
+        except OSError:  # the thread ended while we read
+            continue
+        run += int(fields[0])
+        wait += int(fields[1])
+        own = int(fields[1]) if tid == me else own
+    return CpuAccount(run / 1e9, wait / 1e9, own / 1e9)
+
+
+class _SyncedClock:
+    """The timer's clock: waits for the device, and reads the CPU accounting just outside each block.
+
+    ``timeit`` reads the clock twice per block (start, end); the accounting is read before the
+    start and after the end, so every wait inside a block is counted (and little outside it).
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.marks: list[CpuAccount | None] = []  # cpu_time_and_wait() at each start and end
+
+    def __call__(self) -> float:
+        synchronize(self.device)  # queued device work must finish before we read the clock
+        if len(self.marks) % 2 == 0:
+            self.marks.append(cpu_time_and_wait())
+            return timeit.default_timer()
+        now = timeit.default_timer()
+        self.marks.append(cpu_time_and_wait())
+        return now
+
+    def last_block(self) -> CpuAccount | None:
+        """The CPU accounting of the last block timed; None where not known."""
+        start, end = self.marks[-2:]
+        if start is None or end is None:
+            return None
+        return CpuAccount(*(max(0.0, b - a) for a, b in zip(start, end, strict=True)))
+
+
+def _timer(fn: Callable[[], Any], clock: _SyncedClock, threads: int, label: str):
     from torch.utils.benchmark import Timer
 
-    return Timer(stmt="fn()", globals={"fn": fn}, timer=_synced_clock(device), num_threads=threads, label=label)
+    return Timer(stmt="fn()", globals={"fn": fn}, timer=clock, num_threads=threads, label=label)
 
 
 def _warm_up(fn: Callable[[], Any], device: torch.device, threads: int, calls: int) -> None:
@@ -119,18 +211,21 @@ def block_size(fn: Callable[[], Any], target_s: float, *, device: str | torch.de
 
     The per-call time is read from a probe block of at least a millisecond (powers of ten of calls),
     long against the clock's own cost of a microsecond or so; the block is then that time's share
-    of ``target_s``, so that a block is long enough to time and short enough to repeat often.
+    of ``target_s``, so that a block is long enough to time and short enough to repeat often. The
+    probe that reached a millisecond is timed twice more and the fastest of the three kept: another
+    program that takes the CPU during one probe must not make every later block of this side longer.
     """
     device = torch.device(device)
     threads = torch.get_num_threads() if threads is None else int(threads)
     if target_s <= 0 or threads < 1 or warmup < 0:
         raise ParameterError(f"need target_s > 0, threads >= 1 and warmup >= 0; got {target_s}, {threads}, {warmup}")
     _warm_up(fn, device, threads, warmup)
-    timer = _timer(fn, device, threads, "block size")
+    timer = _timer(fn, _SyncedClock(device), threads, "block size")
     probe = 1
     while True:
         per_call = timer.timeit(probe).times[0]
         if per_call * probe >= min(1e-3, target_s) or probe >= 10**8:
+            per_call = min([per_call] + [timer.timeit(probe).times[0] for _ in range(2)])
             return max(1, round(target_s / per_call))
         probe *= 10
 
@@ -153,7 +248,9 @@ def measure(
 
     At least ``min_blocks`` blocks are timed, so the spread (IQR) is measured even for slow calls.
     ``number`` fixes the calls per block (``block_size`` finds one); by default torch's
-    ``blocked_autorange`` chooses it, which makes each block at least about 10 ms long.
+    ``blocked_autorange`` chooses it, which makes each block at least about 10 ms long. With a
+    fixed ``number``, each block's wait for a CPU is recorded too, where the system reports it
+    (``cpu_time_and_wait``), so that a comparison can tell a slow workload from a busy machine.
     """
     from torch.utils.benchmark import Measurement as TorchMeasurement
 
@@ -164,7 +261,8 @@ def measure(
             "need warmup >= 0, min_run_time > 0, threads >= 1, min_blocks >= 1 and number >= 1; "
             f"got {warmup}, {min_run_time}, {threads}, {min_blocks}, {number}"
         )
-    timer = _timer(fn, device, threads, label or getattr(fn, "__name__", "fn"))
+    clock = _SyncedClock(device)
+    timer = _timer(fn, clock, threads, label or getattr(fn, "__name__", "fn"))
     _warm_up(fn, device, threads, warmup)
     if number is None:
         result = timer.blocked_autorange(min_run_time=min_run_time)
@@ -172,11 +270,19 @@ def measure(
         blocks = [result]
         while sum(len(b.times) for b in blocks) < min_blocks:
             blocks.append(timer.timeit(number))
+        waits, own_waits, cpu_run = [], [], None
     else:
-        blocks, spent = [], 0.0
+        blocks, spent, waits, own_waits, cpu_run = [], 0.0, [], [], 0.0
         while len(blocks) < min_blocks or spent < min_run_time:
             blocks.append(timer.timeit(number))
             spent += blocks[-1].times[0] * number
+            accounted = clock.last_block()
+            if accounted is not None:
+                cpu_run += accounted.run
+                waits.append(accounted.wait)
+                own_waits.append(accounted.own_wait)
+        if len(waits) != len(blocks):
+            waits, own_waits, cpu_run = [], [], None
     result = TorchMeasurement.merge(blocks)[0] if len(blocks) > 1 else blocks[0]
     return Measurement(
         label=label or getattr(fn, "__name__", "fn"),
@@ -190,6 +296,9 @@ def measure(
         flops=flops,
         nbytes=nbytes,
         versions=environment(device),
+        waits=waits,
+        own_waits=own_waits,
+        cpu_run=cpu_run,
     )
 
 
@@ -267,10 +376,16 @@ def pooled(runs: Sequence[Measurement], label: str | None = None) -> Measurement
     times = [t for m in runs for t in m.times]
     q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
     first = runs[0]
+    known = all(m.waits and m.cpu_run is not None for m in runs) and len({m.number for m in runs}) == 1
     return Measurement(label=first.label if label is None else label, device=first.device,
                        median=statistics.median(times), iqr=q[2] - q[0], times=times, number=first.number,
                        threads=first.threads, dtype=first.dtype, flops=first.flops, nbytes=first.nbytes,
-                       versions=first.versions)
+                       versions=first.versions, waits=[w for m in runs for w in m.waits] if known else [],
+                       own_waits=[w for m in runs for w in m.own_waits] if known else [],
+                       cpu_run=sum(m.cpu_run for m in runs) if known else None)
+
+
+BUSY_SHARE = 0.9  # a process that got less of the CPU time it asked for ran on a busy machine
 
 
 @dataclass
@@ -281,6 +396,9 @@ class Comparison:
     b: Measurement
     ratios: list[float]  # T_A / T_B of each round: above 1, B was faster in that round
     tolerance: float = TOLERANCE
+    # (least, most) T_A / T_B each round can have had, once the waits for a CPU are taken out; None: not known
+    bounds: list[tuple[float, float]] | None = None
+    cpu_share: float | None = None  # the share of the CPU time it asked for that the process got (None: not known)
 
     @property
     def ratio(self) -> float:
@@ -299,11 +417,36 @@ class Comparison:
 
     @property
     def verdict(self) -> str:
-        """'faster', 'slower' or 'cannot tell': is B faster than A, by ``verdict``'s rule."""
-        return verdict(self.ratios, self.tolerance)
+        """'faster', 'slower' or 'cannot tell': is B faster than A, by ``verdict``'s rule, and not by a busy CPU.
+
+        The rule reads the rounds' ratios; a 'faster' must also hold for every round's least ratio
+        (and a 'slower' for every round's largest) once the time spent waiting for a CPU is taken out.
+        """
+        said = verdict(self.ratios, self.tolerance)
+        if self.bounds is None or said == "cannot tell":
+            return said
+        side = [low for low, _ in self.bounds] if said == "faster" else [high for _, high in self.bounds]
+        return said if verdict(side, self.tolerance) == said else "cannot tell"
+
+    @property
+    def reason(self) -> str:
+        """Why the rule could not tell, when a busy machine may be the cause: else ''.
+
+        It is given when the waits for a CPU overturned a verdict, and whenever the process got
+        less than ``BUSY_SHARE`` of the CPU time it asked for: the rounds of a busy machine may
+        disagree because of the machine, not the workloads.
+        """
+        if self.verdict != "cannot tell" or self.cpu_share is None:
+            return ""
+        if verdict(self.ratios, self.tolerance) == "cannot tell" and self.cpu_share >= BUSY_SHARE:
+            return ""
+        share = f"{self.cpu_share:.0%}".replace("%", " %") if self.cpu_share is not None else "less"
+        return f"the machine was busy (this process got {share} of the CPU time it asked for)"
 
     def short(self) -> str:
         """B's verdict in a few words: '1.72× faster in every round', '1.30× slower ...' or 'no difference ...'."""
+        if self.reason:
+            return f"cannot tell: {self.reason}"
         if self.verdict == "faster":
             return f"{self.ratio:.2f}× faster in every round"
         if self.verdict == "slower":
@@ -314,6 +457,9 @@ class Comparison:
         """'B is 1.72× faster than A (all 5 rounds: 1.70× to 1.74×)', or slower, or 'cannot tell ...'."""
         a, b = a or self.a.label, b or self.b.label
         rounds = len(self.ratios)
+        if self.reason:
+            return (f"cannot tell {b} from {a}: {self.reason}; {b} ran {self.ratio:.2f}× as fast, with rounds "
+                    f"from {self.low:.2f}× to {self.high:.2f}×, and waiting for the CPU can explain that")
         if self.verdict == "faster":
             return (f"{b} is {self.ratio:.2f}× faster than {a} "
                     f"(all {rounds} rounds: {self.low:.2f}× to {self.high:.2f}×)")
@@ -328,7 +474,9 @@ class Comparison:
         """A JSON-ready dict: the two medians and IQRs, every round's ratio, the median ratio and the verdict."""
         return {"a": self.a.label, "b": self.b.label, "a_median_s": self.a.median, "a_iqr_s": self.a.iqr,
                 "b_median_s": self.b.median, "b_iqr_s": self.b.iqr, "ratios": list(self.ratios),
-                "ratio": self.ratio, "tolerance": self.tolerance, "verdict": self.verdict}
+                "ratio": self.ratio, "tolerance": self.tolerance, "verdict": self.verdict,
+                "bounds": [list(b) for b in self.bounds] if self.bounds is not None else None,
+                "cpu_share": self.cpu_share, "reason": self.reason}
 
 
 def compare_many(
@@ -350,7 +498,9 @@ def compare_many(
     drifting load and the order of the calls land on every side alike. Each function's block length
     (``block_size``) is found once, after ``warmup`` calls, and kept for every round; each round
     warms up with one call. ``options`` (device, threads, dtype, flops, nbytes) go to ``measure``
-    for every function; ``per_fn[name]`` overrides them for one.
+    for every function; ``per_fn[name]`` overrides them for one. Where the waits for a CPU are known,
+    each comparison also holds each round's bounds (from ``Measurement.least`` and ``most``) and
+    the share of the CPU the process got, so that its verdict is never the work of a busy machine.
     """
     names = list(fns)
     baseline = names[0] if baseline is None else baseline
@@ -373,9 +523,26 @@ def compare_many(
             runs[name].append(measure(fns[name], label=name, warmup=1, min_run_time=per_round, min_blocks=min_blocks,
                                       number=number[name], **settings[name]))
     base = pooled(runs[baseline])
-    return {name: Comparison(a=base, b=pooled(runs[name]), tolerance=tolerance,
-                             ratios=[a.median / b.median for a, b in zip(runs[baseline], runs[name], strict=True)])
-            for name in names if name != baseline}
+    out = {}
+    for name in names:
+        if name == baseline:
+            continue
+        pairs = list(zip(runs[baseline], runs[name], strict=True))
+        b = pooled(runs[name])
+        known = base.cpu_share is not None and b.cpu_share is not None
+        out[name] = Comparison(
+            a=base, b=b, tolerance=tolerance, ratios=[ra.median / rb.median for ra, rb in pairs],
+            bounds=[(ra.least / rb.most, ra.most / rb.least if rb.least > 0 else math.inf) for ra, rb in pairs]
+            if known else None,
+            cpu_share=_share(base, b) if known else None)
+    return out
+
+
+def _share(*runs: Measurement) -> float:
+    """The share of the CPU time it asked for that the process got over several measurements."""
+    ran = sum(m.cpu_run for m in runs)
+    asked = ran + sum(sum(m.waits) for m in runs)
+    return ran / asked if asked > 0 else 1.0
 
 
 def compare(a: Callable[[], Any], b: Callable[[], Any], *, labels: tuple[str, str] = ("A", "B"),

@@ -15,24 +15,42 @@ from labkit.errors import ParameterError
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; none is visible to torch")
 
 
+needs_schedstat = pytest.mark.skipif(bench.cpu_time_and_wait() is None,
+                                     reason="needs Linux's per-thread schedstat to see the waits for a CPU")
+
+
+def spin(n: int) -> None:
+    """Pure Python work on one thread: n additions."""
+    total = 0
+    for i in range(n):
+        total += i
+
+
 def test_sleep_is_timed_within_tolerance() -> None:
     m = bench.measure(lambda: time.sleep(0.01), label="sleep 10 ms", warmup=1, min_run_time=0.1)
-    # sleep never returns early; a loaded machine may make it late, never by 10 ms at the median
-    assert 0.0099 <= m.median < 0.02, f"median {m.median} s for a 10 ms sleep"
+    # sleep never returns early; how late a busy machine wakes it up has no bound worth asserting
+    assert m.median >= 0.0099, f"median {m.median} s for a 10 ms sleep"
     assert m.iqr >= 0 and len(m.times) >= 5
     assert m.label == "sleep 10 ms" and m.device == "cpu"
 
 
-def test_busy_loop_scales_with_work() -> None:
-    def spin(n: int) -> None:
-        total = 0
-        for i in range(n):
-            total += i
+@needs_schedstat
+def test_a_sleep_waits_for_no_cpu_and_its_late_wake_up_is_taken_out() -> None:
+    m = bench.measure(lambda: time.sleep(0.01), number=1, warmup=0, min_run_time=0.1, min_blocks=5)
+    assert len(m.waits) == len(m.times) >= 5 and m.cpu_run is not None
+    # asleep, a thread is not waiting for a CPU: it asked for almost none, so it got (nearly) all it asked for
+    assert m.cpu_run < 0.05 * sum(m.times), (m.cpu_run, m.times)
+    # the least it needed is the sleep itself: a busy machine's late wake-up is a wait in the run queue, taken out
+    assert 0.0099 <= m.least < 0.02, (m.least, m.times, m.waits)
 
-    short = bench.measure(lambda: spin(20_000), min_run_time=0.05, threads=1)
-    long = bench.measure(lambda: spin(200_000), min_run_time=0.05, threads=1)
-    # ten times the work: between 5× and 20× the time, even on a busy 2-core machine
-    assert 5 < long.median / short.median < 20, (short.median, long.median)
+
+@needs_schedstat
+def test_busy_loop_scales_with_work() -> None:
+    short = bench.measure(lambda: spin(20_000), number=5, min_run_time=0.05, threads=1)
+    long = bench.measure(lambda: spin(200_000), number=1, min_run_time=0.05, threads=1)
+    # ten times the work: between 5× and 20× the time once the waits for a CPU are taken out, busy machine or not
+    assert 5 < long.least / short.least < 20, (short.times, short.waits, long.times, long.waits)
+    assert long.least <= long.most <= long.median and 0 < long.cpu_share <= 1
 
 
 def test_counts_every_call_in_a_block() -> None:
@@ -144,25 +162,110 @@ def test_a_comparison_speaks_its_verdict() -> None:
 def test_compare_alternates_the_rounds_and_finds_the_faster_side() -> None:
     order = []
 
-    def spin(n: int, name: str):
+    def counted(n: int, name: str):
         def run() -> None:
             order.append(name)
-            total = 0
-            for i in range(n):
-                total += i
+            spin(n)
         return run
 
-    c = bench.compare(spin(30_000, "slow"), spin(3_000, "fast"), labels=("slow", "fast"), rounds=4,
+    c = bench.compare(counted(30_000, "slow"), counted(3_000, "fast"), labels=("slow", "fast"), rounds=4,
                       min_run_time=0.08, warmup=1, threads=1)
-    # ten times the work: every round sees it, even on a busy 2-core machine
-    assert c.verdict == "faster" and len(c.ratios) == 4 and c.low > 3, c.ratios
-    assert c.a.label == "slow" and c.b.label == "fast" and len(c.a.times) >= 4 * 3
+    # ten times the work: never 'slower', and a 'cannot tell' only with a busy machine as its reason
+    # (how often it is 'faster' under load is a benchmark's question: make bench-timer)
+    assert c.verdict == "faster" or c.reason.startswith("the machine was busy"), (c.verdict, c.ratios, c.bounds)
+    assert len(c.ratios) == 4 and c.a.label == "slow" and c.b.label == "fast" and len(c.a.times) >= 4 * 3
     turns = [name for k, name in enumerate(order) if k == 0 or order[k - 1] != name]
     # the block-size probes (A, B), then rounds A B, B A, A B, B A: seven turns; plain A B A B would make ten
     assert turns == ["slow", "fast"] * 3 + ["slow"], turns
-    same = bench.compare(spin(3_000, "x"), spin(3_000, "y"), labels=("x", "y"), rounds=5, min_run_time=0.05,
-                         tolerance=0.5, threads=1)
-    assert same.verdict == "cannot tell", same.ratios  # the same work never differs by 50 % in every round
+    same = bench.compare(counted(3_000, "x"), counted(3_000, "y"), labels=("x", "y"), rounds=5, min_run_time=0.05,
+                         threads=1)
+    # the same work is never faster or slower, however busy the machine
+    assert same.verdict == "cannot tell", (same.ratios, same.bounds, same.cpu_share)
+
+
+# Two processes that only spin, on the one CPU the comparison is pinned to: it gets about a third of the CPU.
+_CROWDED = """
+import json, os, subprocess, sys
+from labkit import bench
+cpu = min(os.sched_getaffinity(0))
+os.sched_setaffinity(0, {cpu})
+spin_here = f"import os; os.sched_setaffinity(0, {{{cpu}}}); exec('while True: pass')"
+spinners = [subprocess.Popen([sys.executable, "-c", spin_here]) for _ in range(2)]
+def spin(n):
+    def run():
+        total = 0
+        for i in range(n):
+            total += i
+    return run
+try:
+    out = {}
+    for name, a in (("same", spin(3_000)), ("ten", spin(30_000))):
+        c = bench.compare(a, spin(3_000), labels=("A", "B"), rounds=5, min_run_time=0.1, threads=1)
+        out[name] = c.as_dict() | {"words": c.words(), "short": c.short()}
+finally:
+    for p in spinners:
+        p.kill()
+print(json.dumps(out))
+"""
+
+
+@needs_schedstat
+def test_compare_on_a_crowded_cpu_reports_the_machine_busy_not_a_verdict() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _CROWDED], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    same, ten = out["same"], out["ten"]
+    # three processes on one CPU: each gets about a third, whatever else the machine is doing
+    assert same["cpu_share"] < 0.7 and ten["cpu_share"] < 0.7, (same["cpu_share"], ten["cpu_share"])
+    assert same["verdict"] == "cannot tell", same
+    assert same["reason"].startswith("the machine was busy (this process got ") and " %" in same["reason"], same
+    assert same["words"].startswith("cannot tell B from A: the machine was busy"), same["words"]
+    assert same["short"] == f"cannot tell: {same['reason']}"
+    assert all(0 <= low <= high for low, high in same["bounds"]), same["bounds"]
+    # ten times the work is never called slower, and waiting explains any round it could not tell
+    assert ten["verdict"] == "faster" or ten["reason"], ten
+
+
+def test_a_busy_machine_overturns_a_verdict_it_can_explain() -> None:
+    # every round says B was 2× as fast, but B waited for a CPU so long that it may have needed no less than A
+    c = _comparison(2.0, 2.1, 2.2)
+    c.bounds, c.cpu_share = [(0.9, 2.1), (1.5, 2.2), (1.6, 2.3)], 0.48
+    assert bench.verdict(c.ratios) == "faster" and c.verdict == "cannot tell"
+    assert c.reason == "the machine was busy (this process got 48 % of the CPU time it asked for)"
+    assert c.short() == "cannot tell: " + c.reason
+    assert c.words().startswith("cannot tell B from A: the machine was busy (this process got 48 %")
+    assert c.as_dict()["reason"] == c.reason and c.as_dict()["verdict"] == "cannot tell"
+    c.bounds = [(1.2, 2.1), (1.5, 2.2), (1.6, 2.3)]  # every round clears the tolerance even at its least
+    assert c.verdict == "faster" and c.reason == "" and c.words().startswith("B is 2.10× faster")
+    slow = _comparison(0.5, 0.5, 0.5)
+    slow.bounds, slow.cpu_share = [(0.4, 0.6)] * 2 + [(0.4, 1.0)], 0.8
+    assert slow.verdict == "cannot tell" and "80 %" in slow.reason
+    unsure = _comparison(0.9, 1.1, 1.0)
+    unsure.bounds, unsure.cpu_share = [(r, r) for r in unsure.ratios], 0.95  # quiet: no reason but the rounds
+    assert unsure.verdict == "cannot tell" and unsure.reason == ""
+    unsure.cpu_share = 0.5  # busy: the rounds may disagree because of it
+    assert unsure.reason.startswith("the machine was busy (this process got 50 %")
+
+
+def test_least_and_most_take_each_blocks_waits_out() -> None:
+    m = bench.Measurement(label="x", device="cpu", median=2.0, iqr=0.0, times=[1.0, 2.0, 4.0], number=2, threads=1,
+                          waits=[0.0, 2.0, 6.0], own_waits=[0.0, 1.0, 2.0], cpu_run=6.0)
+    assert m.least == 1.0 and m.most == 1.5 and m.cpu_share == pytest.approx(6 / 14)
+    bare = bench.Measurement(label="x", device="cpu", median=2.0, iqr=0.0, times=[2.0], number=1, threads=1)
+    assert bare.least == bare.most == 2.0 and bare.cpu_share is None, "no waits known: the median"
+    p = bench.pooled([m, m])
+    assert p.waits == m.waits * 2 and p.own_waits == m.own_waits * 2 and p.cpu_run == 12.0
+
+
+@needs_schedstat
+def test_cpu_time_and_wait_counts_this_process() -> None:
+    before = bench.cpu_time_and_wait()
+    spin(200_000)
+    after = bench.cpu_time_and_wait()
+    assert after.run > before.run and after.wait >= before.wait and after.wait >= after.own_wait
 
 
 def test_compare_many_against_one_baseline_with_options_per_function() -> None:
@@ -233,7 +336,7 @@ def test_measure_synchronizes_a_cuda_device_around_every_block(monkeypatch) -> N
 def test_block_size_fills_the_target_and_measure_keeps_it() -> None:
     assert bench.block_size(lambda: time.sleep(0.02), 0.005) == 1, "one call already longer than the target"
     n = bench.block_size(lambda: time.sleep(0.002), 0.02, warmup=0)
-    assert 5 <= n <= 10, n  # about 20 ms of 2 ms sleeps (a sleep is never shorter, sometimes longer)
+    assert 1 <= n <= 10, n  # at most 20 ms of 2 ms sleeps: a sleep is never shorter (on a busy machine, longer)
     m = bench.measure(lambda: time.sleep(0.002), number=3, min_run_time=0.03, min_blocks=2, warmup=0)
     assert m.number == 3 and len(m.times) >= 2 and sum(m.times) * 3 >= 0.03, (m.number, m.times)
     with pytest.raises(ParameterError, match="target_s > 0"):
