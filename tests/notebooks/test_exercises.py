@@ -1,5 +1,8 @@
-"""Hidden tests catch the mistakes they are written for: a plausible wrong answer passes the visible
-asserts, and the hidden ones reject it with the message that names the mistake.
+"""Hidden tests catch the mistakes they are written for, and no exercise is passed by a shortcut.
+
+A plausible wrong answer passes the visible asserts, and the hidden ones reject it with the message
+that names the mistake. A shortcut (the helper the lesson imports, called by any name; the cell
+above renamed) fails the test cell too: ``labkit.exercise.helpers_off`` switches the helpers off.
 
 Each case replaces one solution region of a lesson with the wrong answer, runs the lesson's code
 cells before it in one namespace (as the kernel would), then the test cell in two halves.
@@ -15,7 +18,7 @@ import nbformat
 import pytest
 
 from helpers.paths import NOTEBOOKS
-from helpers.submissions import HIDDEN_BEGIN
+from helpers.submissions import HIDDEN_BEGIN, replace_solution
 
 matplotlib.use("Agg")
 
@@ -161,6 +164,21 @@ CASES = [
 ]
 
 
+# The shortcuts an exercise must not let through: the solution region replaced by each, the whole test cell must fail
+# with the message given. (Lessons adopt labkit.exercise.helpers_off one by one; each lists its shortcuts here.)
+SHORTCUTS = [
+    # lesson, solution cell, the shortcut (the body of the solution region), what the failure must say
+    ("00_start_here", "bytes_needed", "return tensor_nbytes(shape, dtype)",
+     "labkit.lessons.memory.tensor_nbytes is switched off while your answer runs"),
+    ("00_start_here", "bytes_needed",
+     "from labkit.lessons.memory import tensor_nbytes as size_of  # another name for the same helper\n"
+     "return size_of(shape, dtype)", "tensor_nbytes is switched off"),
+    ("00_start_here", "bytes_needed",
+     "import math\nreturn int(inference_bytes(math.prod(shape), str(dtype).removeprefix('torch.')))",
+     "labkit.footprint.inference_bytes is switched off"),
+]
+
+
 def _cells(lesson: str):
     nb = nbformat.read(NOTEBOOKS / f"{lesson}.ipynb", as_version=4)
     return [c for c in nb.cells if c.cell_type == "code"]
@@ -214,3 +232,17 @@ def test_hidden_tests_reject_the_plausible_wrong_answer(case) -> None:
     with pytest.raises(Exception) as caught:  # noqa: PT011 - an AssertionError, or the error it makes
         _run(visible + hidden, namespace)
     assert message in str(caught.value), f"the hidden tests stopped it, but with {caught.value!r}"
+
+
+@pytest.mark.parametrize("case", SHORTCUTS, ids=[f"{c[1]}-shortcut-{k}" for k, c in enumerate(SHORTCUTS)])
+def test_the_shortcut_fails_the_test_cell(case) -> None:
+    lesson, grade_id, shortcut, message = case
+    cells = _cells(lesson)
+    (index,) = [i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    namespace = _namespace_before(cells, index)
+    answer = replace_solution(cells[index].source, shortcut.splitlines())
+    assert answer != cells[index].source, "the shortcut replaced nothing"
+    _run(answer, namespace)
+    with pytest.raises(AssertionError) as caught:
+        _run(cells[index + 1].source, namespace)
+    assert message in str(caught.value), f"the test cell stopped it, but with {caught.value!r}"
