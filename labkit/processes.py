@@ -38,6 +38,7 @@ import importlib.util
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -65,21 +66,42 @@ def start_group(cmd: Sequence[str], **popen: Any) -> subprocess.Popen:
     return subprocess.Popen(list(cmd), start_new_session=True, **popen)
 
 
-def kill_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
+def kill_group(proc: subprocess.Popen | int, grace: float = 2.0) -> None:
     """SIGTERM ``proc``'s whole process group, wait up to ``grace`` s for it, then SIGKILL whatever is left.
 
+    ``proc`` is a group leader started here (a ``Popen``), or the pid of one that another process
+    started (the job fork server's children), waited for through a pidfd where Linux has them.
     The SIGKILL always follows: a leader that ends on SIGTERM may leave children that ignored it.
     Safe to call twice, and after the leader has ended.
     """
-    for sig, wait_s in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
+    pid = proc if isinstance(proc, int) else proc.pid
+    fd = None
+    if isinstance(proc, int) and hasattr(os, "pidfd_open"):
         try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return  # no process of the group is left
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            fd = None  # the leader has ended; its group may still have members
+    try:
+        for sig, wait_s in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
+            try:
+                os.killpg(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                return  # no process of the group is left
+            _wait_leader(proc, fd, wait_s)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _wait_leader(proc: subprocess.Popen | int, fd: int | None, timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` s for a group's leader to end: its Popen, else its pidfd (readable once it ends)."""
+    if isinstance(proc, subprocess.Popen):
         try:
-            proc.wait(timeout=wait_s)
+            proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             pass
+    elif fd is not None:
+        select.select([fd], [], [], timeout_s)
 
 
 def wait_group(proc: subprocess.Popen, *, timeout_s: float, cancelled: Callable[[], bool] = lambda: False,

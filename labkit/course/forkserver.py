@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from labkit.errors import CourseError
+from labkit.processes import kill_group
 
 ENV_VAR = "LABKIT_FORKSERVER"  # "0": start every job as a plain process (a benchmark compares the two)
 START_TIMEOUT = 120  # seconds for the server to import everything and say it is ready
@@ -194,18 +195,9 @@ def wait_forked(pid: int, *, timeout_s: float, cancelled: Callable[[], bool] = l
             if failure:
                 break
     finally:
-        _kill_group(pid, fd, grace)
         os.close(fd)
+        kill_group(pid, grace)
     return failure
-
-
-def _kill_group(pid: int, fd: int, grace: float) -> None:
-    for sig, wait_s in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return  # no process of the group is left
-        select.select([fd], [], [], wait_s)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,16 @@ def test_kill_group_twice_and_after_the_end_is_harmless() -> None:
     assert time.monotonic() - started < 1
 
 
+def test_kill_group_by_pid_stops_a_group_this_process_did_not_start_as_popen(tmp_path: Path) -> None:
+    # the fork server's jobs: only a pid is known here; the family's grandchild ignores SIGTERM
+    proc, out = _family(tmp_path, "sleep")
+    pids = _pids(out)
+    processes.kill_group(proc.pid, grace=0.5)
+    assert not _gone(pids), "the grandchild that ignored SIGTERM outlived the group's kill"
+    proc.wait(timeout=10)
+    processes.kill_group(proc.pid, grace=5.0)  # nothing left: harmless
+
+
 def test_start_group_gives_the_child_its_own_session() -> None:
     proc = processes.start_group([sys.executable, "-c", "import os; print(os.getsid(0), os.getpgid(0), os.getpid())"],
                                  stdout=subprocess.PIPE, text=True)
