@@ -5,6 +5,12 @@ A lesson's explorer is two functions: ``controls(ipywidgets)``, the widgets a le
 together. In JupyterLab, moving a control redraws both. Headless (papermill, nbval, the stored
 outputs, a terminal) it prints the text and shows the figure for the starting values once, so a
 lesson reads well where widgets cannot render and stored outputs hold no widget state.
+
+Live, the figure is a PNG in an ``Image`` widget, not the output of an ``Output`` widget. A
+papermill or nbclient run that the kernel cannot tell from a browser (no ``LABKIT_HEADLESS``)
+mimics the Output widget by sending messages to the kernel on the shell channel while it waits
+on that channel for the cell's reply; now and then that reply is never read and the run hangs
+on an idle kernel. An Image widget is state the client only receives, so nothing is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit._env import headless
-from labkit.plot import show
+from labkit.plot import png, show
 
 Row = list[tuple[str, Any]]
 
@@ -42,16 +48,14 @@ def explorer(controls: Callable[[Any], list[Row]], render: Callable[..., tuple[s
 
     rows = controls(w)
     named = dict(pair for row in rows for pair in row)
-    text, out = w.HTML(), w.Output()
+    text, picture = w.HTML(), w.Image(format="png")
 
     def redraw(*_: Any) -> None:
         words, fig = render(**{name: control.value for name, control in named.items()})
         text.value = f"<b>{html.escape(words)}</b>"  # the words may hold '<' ("loss < 1e-4")
-        with out:
-            out.clear_output(wait=True)
-            show(fig)
+        picture.value = png(fig)  # one message to the front end; no Output widget for a client to mimic
 
     for control in named.values():
         control.observe(redraw, "value")
     redraw()
-    display(w.VBox([*(w.HBox([control for _, control in row]) for row in rows), text, out]))
+    display(w.VBox([*(w.HBox([control for _, control in row]) for row in rows), text, picture]))

@@ -59,6 +59,18 @@ def show(fig: Figure | None) -> None:
     plt.close(fig)
 
 
+def png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes, cropped as the inline backend crops it, then closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def plot_history(history: History, ax: Axes | Sequence[Axes] | None = None, *, log: bool = False,
                  title: str | None = None) -> Figure:
     """Loss (and each metric) per epoch, training and validation, one panel per quantity.

@@ -227,7 +227,7 @@ JS_STATE = """box => {
         + '.widget-checkbox, .widget-radio, .widget-button, .widget-play, .widget-select, .widget-text, '
         + '.widget-readout, img';
     clone.querySelectorAll(controls).forEach(e => e.remove());
-    return {images: [...box.querySelectorAll('.widget-output img')].map(i => i.src),
+    return {images: [...box.querySelectorAll('img.widget-image')].map(i => i.src),
             text: clone.textContent.replace(/\\s+/g, ' ').trim()};
 }"""
 
