@@ -102,3 +102,10 @@ def _papermill_reads_every_parameter(path, source: str) -> None:
         assert read["inferred_type_name"] == kind, f"{name}: papermill reads type {read['inferred_type_name']!r}"
         assert ast.literal_eval(read["default"]) == ast.literal_eval(default), f"{name}: default {read['default']!r}"
         assert read["help"], f"{name}: papermill reads no help"
+
+
+def test_nbvals_kernels_listen_on_unix_sockets_not_tcp_ports() -> None:
+    import nbval.kernel
+
+    km = nbval.kernel.KernelManager(kernel_name="python3")  # what nbval builds for each notebook (tests/conftest.py)
+    assert km.transport == "ipc" and km.ip.startswith("/tmp/nbval-"), (km.transport, km.ip)
