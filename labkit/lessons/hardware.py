@@ -77,8 +77,8 @@ def speedups(sweep: dict, where: str = "this machine") -> list[dict[str, Any]]:
 
     ``sweep["compared"]["slow/fast"]`` holds, per size, ``bench.Comparison.as_dict()`` of the faster
     device against the slower: S(n) is its median ratio over the rounds, and the crossover is
-    ``bench.crossover`` of ``bench.verdict`` on its rounds. Beside it, the naive reading: the two
-    medians alone, with no tolerance.
+    ``bench.crossover`` of the comparisons' verdicts (the one rule, a busy machine's waits taken out).
+    Beside it, the naive reading: the two medians alone, with no tolerance.
     """
     out = []
     ns = sweep["n"]
@@ -89,7 +89,7 @@ def speedups(sweep: dict, where: str = "this machine") -> list[dict[str, Any]]:
         fit_a, fit_b = fit_overhead_model(ns, a["matmul_s"]), fit_overhead_model(ns, b["matmul_s"])
         model = [model_time(n, *fit_a) / model_time(n, *fit_b) for n in ns]
         worst = max(range(len(ns)), key=lambda i: abs(math.log(s[i] / model[i])))
-        verdicts = [bench.verdict(c["ratios"], c["tolerance"]) for c in rounds]
+        verdicts = [c["verdict"] for c in rounds]  # the comparison's own: a busy machine's rounds say 'cannot tell'
         medians = zip(a["matmul_s"], b["matmul_s"], strict=True)
         naive = [bench.verdict([t_a / t_b], tolerance=0.0) for t_a, t_b in medians]
         out.append({"label": f"{label}, {where}", "n": list(ns), "speedup": s, "model": model,

@@ -28,8 +28,21 @@ def test_overhead_model_recovers_the_constants_it_was_made_from() -> None:
 
 def _rounds(slow: list[float], fast: list[float], wobble: float = 0.0) -> list[dict]:
     """What bench.Comparison.as_dict() stores per size: five rounds around T_slow / T_fast, ± wobble."""
-    return [{"ratios": [a / b * (1 + wobble * k) for k in (-1, -0.5, 0, 0.5, 1)], "ratio": a / b,
-             "tolerance": bench.TOLERANCE} for a, b in zip(slow, fast, strict=True)]
+    out = [{"ratios": [a / b * (1 + wobble * k) for k in (-1, -0.5, 0, 0.5, 1)], "ratio": a / b,
+            "tolerance": bench.TOLERANCE} for a, b in zip(slow, fast, strict=True)]
+    return [c | {"verdict": bench.verdict(c["ratios"]), "reason": ""} for c in out]
+
+
+def test_a_busy_machines_cannot_tell_is_no_crossover() -> None:
+    one, every = _times(1e-6, 40.0), _times(3e-5, 160.0)
+    rounds = _rounds(one, every)
+    busy = {"verdict": "cannot tell", "reason": "the machine was busy (this process got 40 % of the CPU time ...)"}
+    rounds[-1] |= busy  # every round of the largest size says faster, but waiting for the CPU could explain it
+    sweep = {"n": NS, "cpu_1thread": {"matmul_s": one}, "cpu": {"matmul_s": every},
+             "compared": {"cpu_1thread/cpu": rounds}}
+    (pair,) = hw.speedups(sweep)
+    assert bench.verdict(rounds[-1]["ratios"]) == "faster" and pair["verdicts"][-1] == "cannot tell"
+    assert pair["crossover"] is None, "the largest size could not tell: no crossover"
 
 
 def test_speedups_of_a_sweep_match_the_models_they_fit() -> None:
