@@ -146,3 +146,43 @@ def test_a_previous_profiler_is_restored() -> None:
         assert sys.getprofile() is profiler
     finally:
         sys.setprofile(None)
+
+
+def test_torch_functions_called_from_c_and_tensor_methods_are_caught() -> None:
+    q = torch.randn(1, 2, 4, 8)
+    why = "write softmax(QKᵀ/√d)V"
+    for sly in (lambda: functools.partial(F.scaled_dot_product_attention, q)(q, q),
+                lambda: list(map(F.scaled_dot_product_attention, [q], [q], [q]))):
+        with pytest.raises(HelperSwitchedOff, match="scaled_dot_product_attention is switched off"), \
+                helpers_off(F.scaled_dot_product_attention, why=why):
+            sly()
+    with pytest.raises(HelperSwitchedOff, match="softmax is switched off"), \
+            helpers_off(torch.Tensor.softmax, torch.softmax, why="exponentiate and normalise yourself"):
+        q.softmax(-1)
+    with pytest.raises(ParameterError, match="only torch's tensor methods"):
+        helpers_off(str.upper, why=WHY)
+
+
+def test_guards_nest_and_the_inner_block_keeps_the_outer_helpers_off() -> None:
+    with helpers_off(area, why=WHY):
+        with helpers_off(F.cross_entropy, why="write the log-sum-exp yourself"):
+            assert honest(2, 3) == 6  # an honest answer passes both
+        with pytest.raises(HelperSwitchedOff, match="area is switched off"), \
+                helpers_off(F.cross_entropy, why="write the log-sum-exp yourself"):
+            area(2, 3)  # the outer guard's helper, called inside the inner block
+        assert honest(1, 1) == 1
+    assert sys.getprofile() is None
+
+
+def test_a_dotted_name_switches_off_the_library_function_not_the_learners_namesake() -> None:
+    namespace: dict = {"__name__": "__lesson__"}
+    exec("def tensor_nbytes(shape, dtype):\n"  # noqa: S102 - a learner's own function that shares the helper's name
+         "    count = 1\n    for side in shape:\n        count *= side\n    return count * dtype.itemsize\n", namespace)
+    with helpers_off("labkit.lessons.memory.tensor_nbytes", why=WHY):
+        assert namespace["tensor_nbytes"]((2, 3), torch.float32) == 24
+    from labkit.lessons import memory
+
+    rebound = memory.tensor_nbytes  # the solution cell kept the real one, then rebound the notebook's name
+    with pytest.raises(HelperSwitchedOff, match="labkit.lessons.memory.tensor_nbytes is switched off"), \
+            helpers_off("labkit.lessons.memory.tensor_nbytes", why=WHY):
+        rebound((2, 3), torch.float32)
