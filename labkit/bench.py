@@ -10,8 +10,8 @@ ready to run. A block cannot have needed less than its wall time less all its th
 nor more than its wall time less the waits of the thread that timed it; so each round's ratio
 lies between two bounds (one point, for work on one thread). A verdict stands only when every
 round's bound clears the tolerance; otherwise it is "cannot tell" with the reason: the machine
-was busy, and this process got only so much of the CPU time it asked for. Elsewhere (macOS, Windows) the wait is
-not known and the rule reads the ratios alone.
+was busy, and this process got only so much of the CPU time it asked for. Elsewhere (macOS,
+Windows) the wait is not known and the rule reads the ratios alone.
 
 ``measure`` follows PyTorch's benchmark recipe and is built on ``torch.utils.benchmark.Timer``:
 the timer clock waits for the device (CUDA, MPS) at the start and end of each block of calls,
@@ -440,8 +440,7 @@ class Comparison:
             return ""
         if verdict(self.ratios, self.tolerance) == "cannot tell" and self.cpu_share >= BUSY_SHARE:
             return ""
-        share = f"{self.cpu_share:.0%}".replace("%", " %") if self.cpu_share is not None else "less"
-        return f"the machine was busy (this process got {share} of the CPU time it asked for)"
+        return f"the machine was busy (this process got {100 * self.cpu_share:.0f} % of the CPU time it asked for)"
 
     def short(self) -> str:
         """B's verdict in a few words: '1.72× faster in every round', '1.30× slower ...' or 'no difference ...'."""
@@ -532,8 +531,8 @@ def compare_many(
         known = base.cpu_share is not None and b.cpu_share is not None
         out[name] = Comparison(
             a=base, b=b, tolerance=tolerance, ratios=[ra.median / rb.median for ra, rb in pairs],
-            bounds=[(ra.least / rb.most, ra.most / rb.least if rb.least > 0 else math.inf) for ra, rb in pairs]
-            if known else None,
+            bounds=[(ra.least / rb.most if rb.most > 0 else 0.0, ra.most / rb.least if rb.least > 0 else math.inf)
+                    for ra, rb in pairs] if known else None,
             cpu_share=_share(base, b) if known else None)
     return out
 
