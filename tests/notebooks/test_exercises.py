@@ -66,8 +66,9 @@ from labkit.lessons import scaling as sc
 CASES = [
     # lesson, solution cell, the wrong answer, what the hidden tests must say
     ("00_start_here", "bytes_needed",
-     "def bytes_needed(shape, dtype):\n    return torch.empty(shape, dtype=dtype).nbytes  # builds the tensor\n",
-     "large shapes must not allocate"),
+     ("    count = 1\n", "    if not shape:  # no sides, so no elements? A scalar is one number\n        return 0\n"
+                       "    count = 1\n"),
+     "a scalar has one element"),
     ("01_loss_functions", "l01_stable_ce",
      "def stable_cross_entropy(logits, target):\n"
      "    m = logits.max()  # one max for the whole batch, not one per row\n"
@@ -176,6 +177,14 @@ SHORTCUTS = [
     ("00_start_here", "bytes_needed",
      "import math\nreturn int(inference_bytes(math.prod(shape), str(dtype).removeprefix('torch.')))",
      "labkit.footprint.inference_bytes is switched off"),
+    ("00_start_here", "bytes_needed",  # a tensor that holds no memory, made only to read its size
+     "return torch.empty(shape, dtype=dtype, device='meta').nbytes", "torch.empty is switched off"),
+    ("00_start_here", "bytes_needed",
+     "return torch.tensor(0, dtype=dtype).expand(shape).nbytes", "torch.Tensor.expand is switched off"),
+    ("00_start_here", "bytes_needed",
+     "import math\n"
+     "return int(training_bytes(math.prod(shape), weights='float32', optimizer='sgd', master=False).total) // 2",
+     "labkit.footprint.training_bytes is switched off"),
 ]
 
 
