@@ -7,11 +7,12 @@ one rule (``verdict``) that says faster, slower or cannot tell.
 A busy machine cannot fake a verdict. Where Linux reports it (``/proc/self/task/*/schedstat``),
 every timed block also records how long this process's threads waited for a CPU while they were
 ready to run. A block cannot have needed less than its wall time less all its threads' waits,
-nor more than its wall time less the waits of the thread that timed it; so each round's ratio
-lies between two bounds (one point, for work on one thread). A verdict stands only when every
-round's bound clears the tolerance; otherwise it is "cannot tell" with the reason: the machine
-was busy, and this process got only so much of the CPU time it asked for. Elsewhere (macOS,
-Windows) the wait is not known and the rule reads the ratios alone.
+nor more than its wall time, so each round's ratio lies between two bounds. (Not one point even
+for work on one thread: another program's turn on the CPU also empties the caches, which costs
+time that is no wait.) A verdict stands only when every round's bound clears the tolerance;
+otherwise it is "cannot tell" with the reason: the machine was busy, and this process got only
+so much of the CPU time it asked for. On a quiet machine the waits are nil and the bounds are
+the ratios. Elsewhere (macOS, Windows) the wait is not known and the rule reads the ratios alone.
 
 ``measure`` follows PyTorch's benchmark recipe and is built on ``torch.utils.benchmark.Timer``:
 the timer clock waits for the device (CUDA, MPS) at the start and end of each block of calls,
@@ -24,7 +25,6 @@ from __future__ import annotations
 import math
 import os
 import statistics
-import threading
 import timeit
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -54,7 +54,6 @@ class Measurement:
     versions: dict[str, Any] = field(default_factory=dict)
     # seconds this process's threads spent waiting for a CPU during each timed block (empty: not known here)
     waits: list[float] = field(default_factory=list)
-    own_waits: list[float] = field(default_factory=list)  # the same for the thread that timed the blocks alone
     cpu_run: float | None = None  # seconds its threads ran on a CPU during the timed blocks (None: not known)
 
     @property
@@ -65,17 +64,9 @@ class Measurement:
     @property
     def least(self) -> float:
         """The least time per call the blocks can have needed: the median of each block's time less all its waits."""
-        return self._less(self.waits)
-
-    @property
-    def most(self) -> float:
-        """The most time per call the blocks can have needed: each block's time less its own thread's wait (median)."""
-        return self._less(self.own_waits)
-
-    def _less(self, waits: list[float]) -> float:
-        if not waits:
+        if not self.waits:
             return self.median
-        return statistics.median(max(0.0, t - w / self.number) for t, w in zip(self.times, waits, strict=True))
+        return statistics.median(max(0.0, t - w / self.number) for t, w in zip(self.times, self.waits, strict=True))
 
     @property
     def gflops(self) -> float | None:
@@ -127,11 +118,10 @@ _SCHEDSTAT = "/proc/self/task"
 
 
 class CpuAccount(NamedTuple):
-    """Seconds on a CPU and seconds waiting for one, for all of this process's threads and for the calling one."""
+    """Seconds on a CPU and seconds waiting for one, summed over this process's threads."""
 
     run: float
     wait: float
-    own_wait: float
 
 
 def cpu_time_and_wait() -> CpuAccount | None:
@@ -146,8 +136,7 @@ def cpu_time_and_wait() -> CpuAccount | None:
         tids = os.listdir(_SCHEDSTAT)
     except OSError:
         return None
-    me = str(threading.get_native_id())
-    run = wait = own = 0
+    run = wait = 0
     for tid in tids:
         try:
             with open(f"{_SCHEDSTAT}/{tid}/schedstat", "rb") as f:
@@ -156,8 +145,7 @@ def cpu_time_and_wait() -> CpuAccount | None:
             continue
         run += int(fields[0])
         wait += int(fields[1])
-        own = int(fields[1]) if tid == me else own
-    return CpuAccount(run / 1e9, wait / 1e9, own / 1e9)
+    return CpuAccount(run / 1e9, wait / 1e9)
 
 
 class _SyncedClock:
@@ -270,9 +258,9 @@ def measure(
         blocks = [result]
         while sum(len(b.times) for b in blocks) < min_blocks:
             blocks.append(timer.timeit(number))
-        waits, own_waits, cpu_run = [], [], None
+        waits, cpu_run = [], None
     else:
-        blocks, spent, waits, own_waits, cpu_run = [], 0.0, [], [], 0.0
+        blocks, spent, waits, cpu_run = [], 0.0, [], 0.0
         while len(blocks) < min_blocks or spent < min_run_time:
             blocks.append(timer.timeit(number))
             spent += blocks[-1].times[0] * number
@@ -280,9 +268,8 @@ def measure(
             if accounted is not None:
                 cpu_run += accounted.run
                 waits.append(accounted.wait)
-                own_waits.append(accounted.own_wait)
         if len(waits) != len(blocks):
-            waits, own_waits, cpu_run = [], [], None
+            waits, cpu_run = [], None
     result = TorchMeasurement.merge(blocks)[0] if len(blocks) > 1 else blocks[0]
     return Measurement(
         label=label or getattr(fn, "__name__", "fn"),
@@ -297,7 +284,6 @@ def measure(
         nbytes=nbytes,
         versions=environment(device),
         waits=waits,
-        own_waits=own_waits,
         cpu_run=cpu_run,
     )
 
@@ -381,7 +367,6 @@ def pooled(runs: Sequence[Measurement], label: str | None = None) -> Measurement
                        median=statistics.median(times), iqr=q[2] - q[0], times=times, number=first.number,
                        threads=first.threads, dtype=first.dtype, flops=first.flops, nbytes=first.nbytes,
                        versions=first.versions, waits=[w for m in runs for w in m.waits] if known else [],
-                       own_waits=[w for m in runs for w in m.own_waits] if known else [],
                        cpu_run=sum(m.cpu_run for m in runs) if known else None)
 
 
@@ -498,7 +483,7 @@ def compare_many(
     (``block_size``) is found once, after ``warmup`` calls, and kept for every round; each round
     warms up with one call. ``options`` (device, threads, dtype, flops, nbytes) go to ``measure``
     for every function; ``per_fn[name]`` overrides them for one. Where the waits for a CPU are known,
-    each comparison also holds each round's bounds (from ``Measurement.least`` and ``most``) and
+    each comparison also holds each round's bounds (``Measurement.least`` against the median) and
     the share of the CPU the process got, so that its verdict is never the work of a busy machine.
     """
     names = list(fns)
@@ -531,8 +516,8 @@ def compare_many(
         known = base.cpu_share is not None and b.cpu_share is not None
         out[name] = Comparison(
             a=base, b=b, tolerance=tolerance, ratios=[ra.median / rb.median for ra, rb in pairs],
-            bounds=[(ra.least / rb.most if rb.most > 0 else 0.0, ra.most / rb.least if rb.least > 0 else math.inf)
-                    for ra, rb in pairs] if known else None,
+            bounds=[(ra.least / rb.median, ra.median / rb.least if rb.least > 0 else math.inf) for ra, rb in pairs]
+            if known else None,
             cpu_share=_share(base, b) if known else None)
     return out
 
