@@ -40,6 +40,7 @@ from labkit.errors import ParameterError
 # Turning the watch off would switch every helper back on: these stay off inside every block.
 _ALWAYS_OFF = tuple(fn for fn in (sys.setprofile, getattr(sys, "_setprofileallthreads", None),
                                   getattr(threading, "setprofile_all_threads", None)) if fn is not None)
+_WATCH_SWITCHES = {f"{fn.__module__}.{fn.__name__}" for fn in _ALWAYS_OFF}
 
 
 class HelperSwitchedOff(AssertionError):
@@ -116,7 +117,7 @@ class helpers_off:  # noqa: N801 - used as a context manager, like contextlib's 
 
     def message(self, name: str) -> str:
         """One line: which function is off, and what to do instead."""
-        if name.rpartition(".")[2] in ("setprofile", "settrace"):
+        if name in _WATCH_SWITCHES:
             return f"{name} is switched off while your answer runs: it would turn this test's watch off"
         return f"{name} is switched off while your answer runs: {self.why}"
 
