@@ -35,13 +35,12 @@ def test_sleep_is_timed_within_tolerance() -> None:
 
 
 @needs_schedstat
-def test_a_sleep_waits_for_no_cpu_and_its_late_wake_up_is_taken_out() -> None:
+def test_a_late_wake_up_from_sleep_is_taken_out() -> None:
     m = bench.measure(lambda: time.sleep(0.01), number=1, warmup=0, min_run_time=0.1, min_blocks=5)
     assert len(m.waits) == len(m.times) >= 5 and m.cpu_run is not None
-    # asleep, a thread is not waiting for a CPU: it asked for almost none, so it got (nearly) all it asked for
-    assert m.cpu_run < 0.05 * sum(m.times), (m.cpu_run, m.times)
-    # the least it needed is the sleep itself: a busy machine's late wake-up is a wait in the run queue, taken out
-    assert 0.0099 <= m.least < 0.02, (m.least, m.times, m.waits)
+    # a sleep never returns early; on a busy machine it wakes up late, and that lateness is a wait in the run
+    # queue (asleep, a thread waits for no CPU), so the least the blocks needed is at most the sleep and a little
+    assert m.median >= 0.0099 and m.least <= m.median and m.least < 0.02, (m.least, m.times, m.waits)
 
 
 @needs_schedstat
