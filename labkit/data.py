@@ -14,7 +14,7 @@ from labkit.errors import DataFormatError, DataNotFoundError, ParameterError
 from labkit.paths import data_dir
 
 __all__ = ["DataFormatError", "chinese_text", "corpus", "data_dir", "data_path", "digits", "linear_data",
-           "load_csv", "measured", "measured_sweep", "spec_peak", "specifications"]
+           "load_csv", "measured", "measured_sweep", "spec_peak", "sweep_record", "specifications"]
 SPEC_SCHEMA = "labkit.spec/1"
 CORPUS_SCHEMA = "labkit.corpus/1"
 SPLITS = ("train", "val")
@@ -100,6 +100,16 @@ def measured_sweep(name: str) -> list[dict[str, Any]]:
         raise DataNotFoundError(f"no shipped sweep {name!r}: {folder} holds no run results (data/README.md says "
                                 "how to make one)")
     return [load(path) for path in runs]
+
+
+def sweep_record(name: str) -> dict[str, Any]:
+    """A shipped sweep's own record, ``data/results/<name>/sweep.json``: its grid, fixed values, command and code."""
+    import json
+
+    path = data_dir() / "results" / name / "sweep.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"no shipped sweep {name!r}: {path} is missing (data/README.md says how to make one)")
+    return json.loads(path.read_text())
 
 
 def spec_peak(spec: dict[str, Any], dtype: str) -> float:

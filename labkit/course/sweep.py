@@ -25,6 +25,7 @@ from labkit.course.catalog import check_value, inspect_params, known, lesson
 from labkit.course.report import collect
 from labkit.course.runs import RunRecord, metrics_of, run_records
 from labkit.errors import CourseError
+from labkit.machine import code_version
 from labkit.paths import safe_output_dir
 
 
@@ -65,6 +66,25 @@ def _done_before(record: RunRecord) -> bool:
     except (ValueError, OSError):
         return False
     return all(saved["parameters"].get(k) == v for k, v in record.parameters.items()) and Path(record.output).is_file()
+
+
+def command_line(stem: str, grid: dict[str, list[Any]], fixed: dict[str, Any], *, workers: int | None,
+                 timeout: float) -> str:
+    """The ``labkit sweep`` command that runs this sweep again (lists as JSON, as ``-f`` reads them)."""
+    import shlex
+
+    def value(v: Any) -> str:
+        return json.dumps(v) if isinstance(v, list | dict) else str(v)
+
+    words = ["labkit", "sweep", stem]
+    for name, values in grid.items():
+        words += ["-p", name, ",".join(value(v) for v in values)]
+    for name, v in fixed.items():
+        words += ["-f", name, value(v)]
+    if workers:
+        words += ["--jobs", str(workers)]
+    words += ["--timeout", f"{timeout:g}"]
+    return shlex.join(words)
 
 
 def sweep(
@@ -124,8 +144,12 @@ def sweep(
             saved = float(json.loads(Path(record.result_path).read_text()).get("seconds", 0.0))
             record.seconds = earlier.get(record.key) or saved
 
+    command = command_line(source.stem, grid, fixed, workers=workers, timeout=timeout)
+    code = code_version()
+
     def save_manifest(_: RunRecord | None = None) -> None:
-        manifest = {"notebook": source.stem, "grid": grid, "fixed": fixed, "runs": [asdict(r) for r in records]}
+        manifest = {"notebook": source.stem, "grid": grid, "fixed": fixed, "command": command, "code": code,
+                    "runs": [asdict(r) for r in records]}
         (out / "sweep.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
 
     save_manifest()

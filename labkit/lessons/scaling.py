@@ -152,11 +152,15 @@ def validation_loss(model: torch.nn.Module, ids: torch.Tensor, context: int, *, 
 
 def train_lm(model: torch.nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor, *, steps: int, batch: int,
              context: int, lr: float, warmup: int = 0, optimizer: str = "adamw", seed: int = 0,
-             evaluate_at: Sequence[int] = (), decay: bool = True) -> list[dict[str, float]]:
+             evaluate_at: Sequence[int] = (), decay: bool = True,
+             lr_embedding: float | None = None) -> list[dict[str, float]]:
     """Train ``model`` on random windows of ``train_ids``; its validation loss (nats per token) at each step asked.
 
     The loop of lesson 10: AdamW (decay on matrices only, betas 0.9/0.95) or plain SGD, a warm-up and a
-    cosine decay (``decay=False``: constant after the warm-up), gradient clipping at 1. Returns one
+    cosine decay (``decay=False``: constant after the warm-up), gradient clipping at 1. With
+    ``lr_embedding``, the embedding tables (``nn.Embedding``, and so a head tied to one) take that peak
+    rate instead of ``lr``, on the same schedule (as in muP: a width-independent rate for the embeddings,
+    while the matrices' rate falls with the width). Returns one
     ``{"step", "tokens", "val_nats"}`` per step of ``evaluate_at`` (and the last step).
     """
     if optimizer not in ("adamw", "sgd"):
@@ -166,12 +170,22 @@ def train_lm(model: torch.nn.Module, train_ids: torch.Tensor, val_ids: torch.Ten
                              f"allowed with {len(train_ids)} training tokens: need steps >= 1, batch >= 1, "
                              "0 <= warmup < steps and more tokens than context + 1")
     params = list(model.parameters())
-    if optimizer == "adamw":
-        opt = torch.optim.AdamW([{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
-                                 {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
-                                lr=lr, betas=(0.9, 0.95))
+    tables = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()}
+    if lr_embedding is None or not tables:
+        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1, "peak": lr},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0, "peak": lr}]
     else:
-        opt = torch.optim.SGD(params, lr=lr)
+        rest = [p for p in params if id(p) not in tables]
+        groups = [{"params": [p for p in rest if p.dim() >= 2], "weight_decay": 0.1, "peak": lr},
+                  {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0, "peak": lr},
+                  {"params": [p for p in params if id(p) in tables], "weight_decay": 0.0, "peak": lr_embedding}]
+    groups = [g for g in groups if g["params"]]
+    if optimizer == "sgd":  # plain SGD: no weight decay either
+        groups = [dict(g, weight_decay=0.0) for g in groups]
+    if optimizer == "adamw":
+        opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+    else:
+        opt = torch.optim.SGD(groups, lr=lr)
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     offsets = torch.arange(context + 1, device=device)
@@ -180,7 +194,7 @@ def train_lm(model: torch.nn.Module, train_ids: torch.Tensor, val_ids: torch.Ten
     model.train()
     for step in range(steps):
         for group in opt.param_groups:
-            group["lr"] = learning_rate(step, lr=lr, warmup=warmup, steps=steps, decay=decay)
+            group["lr"] = learning_rate(step, lr=group["peak"], warmup=warmup, steps=steps, decay=decay)
         starts = torch.randint(0, len(train_ids) - context - 1, (batch, 1), generator=gen).to(device)
         window = train_ids[starts + offsets]  # (B, T + 1)
         logits = model(window[:, :-1])  # (B, T, V)
@@ -217,68 +231,12 @@ class Law:
         return asdict(self)
 
 
-def _law_of(theta) -> Law:
-    e, a, alpha, b, beta = (float(t) for t in theta)
-    return Law(math.exp(e), math.exp(a), alpha, math.exp(b), beta)
-
-
-def fit_law(n: Sequence[float], d: Sequence[float], loss: Sequence[float], *, floor: float | None = None) -> Law:
-    """Least squares on log L over (N, D, L) points, from a grid of starts; ``floor``: E held at that value.
-
-    E, A and B are fitted as logarithms (so they stay positive), α and β in [0.01, 2]. The residual is
-    log L_pred − log L, so every point counts by its relative error whatever its loss.
-    """
-    import numpy as np
-    from scipy.optimize import least_squares
-
-    n_, d_, l_ = (torch.as_tensor(v, dtype=torch.float64).numpy() for v in (n, d, loss))
-    if not (len(n_) == len(d_) == len(l_) >= 5) or (n_ <= 0).any() or (d_ <= 0).any() or (l_ <= 0).any():
-        raise ParameterError(f"need at least 5 points with N, D and L all > 0 and of one length; got {len(n_)}, "
-                             f"{len(d_)}, {len(l_)}")
-    log_l = np.log(l_)
-
-    def residuals(theta):
-        e = math.log(floor) if floor is not None else theta[0]
-        pred = np.exp(e) + np.exp(theta[1]) / n_ ** theta[2] + np.exp(theta[3]) / d_ ** theta[4]
-        return np.log(pred) - log_l
-
-    lower, upper = [-10, -10, 0.01, -10, 0.01], [math.log(l_.min()), 30, 2, 30, 2]
-    best = None
-    for e0 in (0.3, 0.9):
-        for s0 in (0.3, 0.7):
-            start = [math.log(e0 * l_.min()), 3.0, s0, 4.0, s0]
-            found = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac")
-            if best is None or found.cost < best.cost:
-                best = found
-    theta = list(best.x)
-    if floor is not None:
-        theta[0] = math.log(floor)
-    return _law_of(theta)
-
-
-def bootstrap(n, d, loss, *, rounds: int = 50, seed: int = 0, floor: float | None = None) -> list[Law]:
-    """The law refitted on ``rounds`` resamples of the points (with replacement): its spread is its uncertainty."""
-    gen = torch.Generator().manual_seed(seed)
-    n, d, loss = (torch.as_tensor(v, dtype=torch.float64) for v in (n, d, loss))
-    laws = []
-    for _ in range(rounds):
-        pick = torch.randint(0, len(n), (len(n),), generator=gen)
-        if len(set(pick.tolist())) >= 5:  # five distinct points at least, as fit_law needs
-            laws.append(fit_law(n[pick], d[pick], loss[pick], floor=floor))
-    return laws
-
-
-def interval(values: Sequence[float], *, level: float = 0.9) -> tuple[float, float]:
-    """The central ``level`` interval of ``values`` (from the bootstrap): (low, high)."""
-    v = torch.tensor(sorted(values), dtype=torch.float64)
-    if len(v) < 2:
-        raise ParameterError(f"need at least 2 values for an interval; got {len(v)}")
-    low, high = torch.quantile(v, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
-    return float(low), float(high)
-
-
 def optimal_on_budget(law: Law, compute: float, *, points: int = 2001) -> dict[str, float]:
-    """The N (and D = C / 6N) that minimise the fitted loss at compute C, found by search along 6·N·D = C."""
+    """The N (and D = C / 6N) that minimise the fitted loss at compute C, found by search along 6·N·D = C.
+
+    The search runs over N from (C/6)^0.05 to (C/6)^0.95; ``at_edge`` is True when the minimum is at
+    either end, where the true optimum may lie outside the range searched.
+    """
     if compute <= 0:
         raise ParameterError(f"compute = {compute!r} is not allowed: must be > 0")
     log_n = torch.linspace(math.log(compute / 6) * 0.05, math.log(compute / 6) * 0.95, points, dtype=torch.float64)
@@ -286,7 +244,8 @@ def optimal_on_budget(law: Law, compute: float, *, points: int = 2001) -> dict[s
     d = compute / (6 * n)
     loss = law(n, d)
     i = int(loss.argmin())
-    return {"N": float(n[i]), "D": float(d[i]), "loss": float(loss[i]), "tokens_per_parameter": float(d[i] / n[i])}
+    return {"N": float(n[i]), "D": float(d[i]), "loss": float(loss[i]), "tokens_per_parameter": float(d[i] / n[i]),
+            "at_edge": i in (0, points - 1)}
 
 
 def frontier(points: Sequence[Mapping[str, float]]) -> list[Mapping[str, float]]:
@@ -297,6 +256,21 @@ def frontier(points: Sequence[Mapping[str, float]]) -> list[Mapping[str, float]]
             out.append(p)
             best = p["loss"]
     return out
+
+
+def compute_at_loss(points: Sequence[Mapping[str, float]], target: float) -> float | None:
+    """The compute at which a method's measured frontier first reaches ``target``, read between two of its points.
+
+    Along the frontier (``frontier``), log C is interpolated linearly in the loss between the last point
+    above the target and the first at or below it. None when no point reaches the target, or when the
+    cheapest point is already below it (the compute needed is then below what was measured).
+    """
+    edge = frontier(points)
+    for before, after in zip(edge, edge[1:]):
+        if before["loss"] > target >= after["loss"]:
+            share = (before["loss"] - target) / (before["loss"] - after["loss"])
+            return math.exp(math.log(before["C"]) + share * (math.log(after["C"]) - math.log(before["C"])))
+    return None
 
 
 def fit_compute_curve(compute: Sequence[float], loss: Sequence[float]) -> tuple[float, float, float]:
@@ -336,72 +310,153 @@ def compute_multiplier(better: tuple[float, float, float], worse: tuple[float, f
 # ---- figures and explorer ------------------------------------------------------------------------
 
 
+def _log_axes(ax) -> None:
+    from matplotlib import ticker
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%.1f"))  # losses of 2 to 5 read as numbers
+    ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%.1f"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # powers of ten only: no crowded labels
+
+
 def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None, *, shipped=(), floor=None,
                    unit: str = "bits per byte"):
-    """Validation loss against N, D and C on log–log axes: the live points, the shipped sweep, the fitted law."""
-    from matplotlib import ticker
+    """Validation loss against N (one colour per D), against D (one colour per N) and against C (the frontier).
+
+    With a ``law``, each colour's curve is the law at that colour's D (left) or N (middle), drawn over
+    the range of the points; ``floor`` draws a known entropy; ``shipped`` adds other measured points (gray).
+    """
+    from matplotlib import colormaps
 
     from labkit.plot import figure
 
     fig, axes = figure(3, width=13, height=4.2)
-    sizes = sorted({p["N"] for p in points})
-    from matplotlib import colormaps
-
     cmap = colormaps["viridis"]
-    for ax, key, label in zip(axes, ("N", "D", "C"), ("parameters N", "training tokens D", "compute C = 6ND (FLOPs)"),
-                              strict=True):
-        for k, size in enumerate(sizes):
-            run = sorted((p for p in points if p["N"] == size), key=lambda p: p["D"])
-            color = cmap(k / max(1, len(sizes) - 1))
+    for ax, key, other in ((axes[0], "N", "D"), (axes[1], "D", "N")):
+        groups = sorted({p[other] for p in points})
+        for k, value in enumerate(groups):
+            run = sorted((p for p in points if p[other] == value), key=lambda p: p[key])
+            color = cmap(k / max(1, len(groups) - 1))
             ax.plot([p[key] for p in run], [p["loss"] for p in run], "o", color=color, ms=4,
-                    label=f"N = {size:,.0f}" if key == "D" else None)
-            if law is not None and key != "N":
-                xs = torch.logspace(math.log10(run[0]["D"]), math.log10(run[-1]["D"]), 40, dtype=torch.float64)
-                fit = law(torch.full_like(xs, size), xs)
-                ax.plot(xs * (6 * size if key == "C" else 1), fit, "-", color=color, lw=1)
+                    label=f"{other} = {value:,.0f}")
+            if law is not None:
+                xs = torch.logspace(math.log10(run[0][key]), math.log10(run[-1][key]), 40, dtype=torch.float64)
+                fixed = torch.full_like(xs, value)
+                ax.plot(xs, law(xs, fixed) if key == "N" else law(fixed, xs), "-", color=color, lw=1)
+        ax.legend(fontsize=7, title="points and the law at" if law is not None else None, title_fontsize=7)
+    axes[2].plot([p["C"] for p in points], [p["loss"] for p in points], "o", color="tab:blue", ms=4, alpha=0.5,
+                 label="every run")
+    edge = frontier(points)
+    axes[2].plot([p["C"] for p in edge], [p["loss"] for p in edge], "-", color="tab:red", lw=1.5,
+                 label="frontier: the best loss for its compute")
+    axes[2].legend(fontsize=7)
+    for ax, label in zip(axes, ("parameters N", "training tokens D", "compute C = 6ND (FLOPs)"), strict=True):
         if shipped:
+            key = {"parameters N": "N", "training tokens D": "D"}.get(label, "C")
             ax.plot([p[key] for p in shipped], [p["loss"] for p in shipped], "x", color="gray", ms=4,
-                    label="shipped sweep (measured)" if key == "D" else None)
+                    label="shipped sweep (measured)" if key == "C" else None)
         if floor is not None:
-            ax.axhline(floor, color="black", ls=":", lw=1, label="true entropy" if key == "D" else None)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%.1f"))  # losses of 2 to 5 read as numbers
-        ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%.1f"))
-        ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # powers of ten only: no crowded labels
+            ax.axhline(floor, color="black", ls=":", lw=1, label="true entropy H" if ax is axes[2] else None)
+        _log_axes(ax)
         ax.set_xlabel(label)
+    if shipped or floor is not None:
+        axes[2].legend(fontsize=7)
     axes[0].set_ylabel(f"validation loss ({unit})")
-    if law is not None:
-        longest = max(p["D"] for p in points)
-        ns = torch.logspace(math.log10(sizes[0]), math.log10(sizes[-1]), 40, dtype=torch.float64)
-        axes[0].plot(ns, law(ns, torch.full_like(ns, longest)), "k-", lw=1, label=f"fit at D = {longest:,.0f}")
-        axes[0].legend(fontsize=8)
-    axes[1].legend(fontsize=7)
     return fig
 
 
-def frontier_figure(curves: Mapping[str, tuple[Sequence[float], Sequence[float], tuple[float, float, float]]],
-                    target: float | None = None):
-    """Loss against compute for each method, with its fitted L(C), and the target loss read across."""
+def prediction_figure(points: Sequence[Mapping[str, float]], law: Law, *, n_new: float, d_new: float,
+                      predicted: float, band: tuple[float, float], measured: float | None, naive: float,
+                      unit: str = "bits per byte"):
+    """Left: loss against N at the prediction's D, with the law, the prediction and its band, the naive guess
+    and the measurement. Right: every fitted point's residual (law over measured, in %) against N, by D."""
+    from matplotlib import colormaps
+
     from labkit.plot import figure
 
-    fig, ax = figure()
-    for name, (c, loss, curve) in curves.items():
-        (line,) = ax.plot(c, loss, "o", label=name)
-        xs = torch.logspace(math.log10(min(c)), math.log10(max(c)), 50, dtype=torch.float64)
-        ax.plot(xs, curve[0] + curve[1] * xs ** -curve[2], "-", color=line.get_color(), lw=1)
-    if target is not None:
-        ax.axhline(target, color="gray", ls=":", label=f"target loss {target:.3f}")
-    ax.set_xscale("log")
-    ax.set_xlabel("compute C (FLOPs)")
-    ax.set_ylabel("validation loss (bits per byte)")
+    fig, (ax, res) = figure(2, width=12, height=4.4)
+    same = sorted((p for p in points if p["D"] == d_new), key=lambda p: p["N"])
+    ax.plot([p["N"] for p in same], [p["loss"] for p in same], "o", color="tab:blue", label=f"fitted, D = {d_new:,.0f}")
+    xs = torch.logspace(math.log10(min(p["N"] for p in points)), math.log10(n_new * 1.3), 60, dtype=torch.float64)
+    ax.plot(xs, law(xs, torch.full_like(xs, d_new)), "-", color="tab:blue", lw=1, label="the fitted law")
+    ax.errorbar([n_new], [predicted], yerr=[[predicted - band[0]], [band[1] - predicted]], fmt="s", color="tab:red",
+                capsize=4, label=f"prediction, 90% band {band[0]:.2f} to {band[1]:.2f}")
+    ax.axhline(naive, color="gray", ls="--", lw=1, label=f"naive guess: best so far, {naive:.3f}")
+    if measured is not None:
+        ax.plot([n_new], [measured], "*", color="black", ms=12, label=f"measured {measured:.3f}")
+    _log_axes(ax)
+    ax.set_xlabel("parameters N")
+    ax.set_ylabel(f"validation loss ({unit})")
+    ax.set_title("the held-back model: predicted, then measured", fontsize=10)
+    ax.legend(fontsize=7)
+    cmap = colormaps["viridis"]
+    lengths = sorted({p["D"] for p in points})
+    for k, d in enumerate(lengths):
+        run = sorted((p for p in points if p["D"] == d), key=lambda p: p["N"])
+        res.plot([p["N"] for p in run], [100 * (float(law(p["N"], p["D"])) / p["loss"] - 1) for p in run], "o-",
+                 color=cmap(k / max(1, len(lengths) - 1)), ms=4, lw=1, label=f"D = {d:,.0f}")
+    res.axhline(0, color="black", lw=0.8)
+    res.set_xscale("log")
+    res.set_xlabel("parameters N")
+    res.set_ylabel("law − measured (% of measured)")
+    res.set_title("residuals of the fit: a pattern is misfit, not noise", fontsize=10)
+    res.legend(fontsize=7)
+    return fig
+
+
+def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float, truth: float | None = None,
+                   unit: str = "bits per letter"):
+    """The fit's RMS error with E held at each value: a flat profile means the data cannot tell those Es apart."""
+    from labkit.plot import figure
+
+    fig, ax = figure(width=6.5, height=3.8)
+    ax.plot(values, [100 * r for r in rms], "o-", ms=4, label="fit with E held")
+    ax.axvline(best, color="tab:blue", ls="--", lw=1, label=f"E fitted freely: {best:.3f}")
+    if truth is not None:
+        ax.axvline(truth, color="black", ls=":", lw=1.2, label=f"true entropy H = {truth:.3f}")
+    ax.set_xlabel(f"E held at ({unit})")
+    ax.set_ylabel("RMS error of the fit (% of the loss)")
     ax.legend(fontsize=8)
     return fig
 
 
-def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
-                  unit: str = "bits per byte") -> tuple[str, object]:
-    """The explorer's words and figure: the loss along 6·N·D = C, its minimum, and the time on one GPU (16-bit)."""
+def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: Mapping[str, tuple[float, float, float]],
+                    target: float, *, reached: Mapping[str, float | None] | None = None, unit: str = "bits per byte"):
+    """Each method's runs (dots), its frontier read from the points (solid) and its fitted L(C) (dashed), the
+    target loss, and where each frontier reaches it (crosses)."""
+    from labkit.plot import figure
+
+    fig, ax = figure(width=7.5, height=4.4)
+    for name, points in runs.items():
+        (dots,) = ax.plot([p["C"] for p in points], [p["loss"] for p in points], "o", ms=4, alpha=0.45,
+                          label=f"{name}: every run")
+        color = dots.get_color()
+        edge = frontier(points)
+        ax.plot([p["C"] for p in edge], [p["loss"] for p in edge], "-", color=color, lw=1.5, label=f"{name}: frontier")
+        e, a, g = curves[name]
+        xs = torch.logspace(math.log10(min(p["C"] for p in points)), math.log10(max(p["C"] for p in points)), 50,
+                            dtype=torch.float64)
+        ax.plot(xs, e + a * xs ** -g, "--", color=color, lw=1, label=f"{name}: fitted L(C)")
+        if reached and reached.get(name):
+            ax.plot([reached[name]], [target], "X", color=color, ms=9)
+    ax.axhline(target, color="gray", ls=":", label=f"target loss {target:.3f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("compute C (FLOPs)")
+    ax.set_ylabel(f"validation loss ({unit})")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _when(days: float) -> str:
+    return (f"{days:.3g} days" if days >= 1 else f"{days * 24:.3g} hours" if days * 24 >= 1 else
+            f"{days * SECONDS_PER_DAY:.3g} seconds")
+
+
+def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float, laws: Sequence[Law] = (),
+                  fresh_tokens: float | None = None, unit: str = "bits per byte") -> tuple[str, object]:
+    """The explorer's words and figure: the loss along 6·N·D = C, its minimum (with the 90% range over
+    ``laws``, a bootstrap of the fit), a warning when D exceeds ``fresh_tokens``, and the time on one GPU."""
     from labkit.data import spec_peak
     from labkit.plot import figure
 
@@ -411,26 +466,38 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
     days = gpu_days(compute, peak, utilisation)
     fig, ax = figure()
     n = torch.logspace(math.log10(best["N"]) - 2, math.log10(best["N"]) + 2, 200, dtype=torch.float64)
-    ax.plot(n, law(n, compute / (6 * n)), "-")
+    for other in laws[:40]:  # a sample of the bootstrap's laws, faint: how far the curve itself is known
+        ax.plot(n, other(n, compute / (6 * n)), "-", color="tab:blue", alpha=0.08, lw=1)
+    ax.plot(n, law(n, compute / (6 * n)), "-", color="tab:blue", label="the fitted law")
     ax.plot([best["N"]], [best["loss"]], "o", color="tab:red", label=f"optimum: N = {best['N']:.3g}, "
                                                                          f"D = {best['D']:.3g}")
     ax.set_xscale("log")
     ax.set_xlabel("parameters N (D = C / 6N)")
     ax.set_ylabel(f"predicted loss ({unit})")
-    when = f"{days:.3g} days" if days >= 1 else f"{days * 24:.3g} hours" if days * 24 >= 1 else \
-        f"{days * SECONDS_PER_DAY:.3g} seconds"
     ax.set_title(f"C = {compute:.3g} FLOPs (a prediction from the fitted law)\non one {gpu['name']} at "
-                 f"{utilisation:.0%}: {when}", fontsize=10)
+                 f"{utilisation:.0%}: {_when(days)}", fontsize=10)
     ax.legend(fontsize=8)
+    spread = ""
+    if len(laws) >= 2:
+        ratios = sorted(optimal_on_budget(other, compute)["tokens_per_parameter"] for other in laws)
+        low, high = ratios[int(0.05 * (len(ratios) - 1))], ratios[int(math.ceil(0.95 * (len(ratios) - 1)))]
+        spread = f", 90% of {len(laws)} bootstrap refits: {low:.3g} to {high:.3g}"
+    warn = ""
+    if fresh_tokens is not None and best["D"] > fresh_tokens:
+        warn = (f"; WARNING: D is {best['D'] / fresh_tokens:,.0f} times the {fresh_tokens:,.0f} tokens of fresh text "
+                "there are: the law assumes fresh tokens, so this D does not exist")
+    edge = "; the optimum is at the edge of the range searched" if best["at_edge"] else ""
     words = (f"C = {compute:.3g} FLOPs: predicted optimum N = {best['N']:.3g}, D = {best['D']:.3g} "
-             f"({best['tokens_per_parameter']:.3g} tokens per parameter), loss {best['loss']:.3f} {unit}; "
-             f"on one {gpu['name']} at {utilisation:.0%} of its {peak:g} TFLOP/s ({dtype}, specification): {when}")
+             f"({best['tokens_per_parameter']:.3g} tokens per parameter{spread}), loss {best['loss']:.3f} {unit}; "
+             f"on one {gpu['name']} at {utilisation:.0%} of its {peak:g} TFLOP/s ({dtype}, specification): "
+             f"{_when(days)}{warn}{edge}")
     return words, fig
 
 
 def budget_explorer(law: Law, gpus: Sequence[Mapping], *, compute: float = 1e18, utilisation: float = 0.4,
-                    unit: str = "bits per byte") -> None:
-    """A compute-budget slider and a GPU menu: the predicted optimal N and D, the loss, and the days on that GPU."""
+                    laws: Sequence[Law] = (), fresh_tokens: float | None = None, unit: str = "bits per byte") -> None:
+    """A compute-budget slider and a GPU menu: the predicted optimal N and D with their range, the loss, and the
+    days on that GPU."""
     from labkit.explorer import explorer
 
     names = [g["name"] for g in gpus]
@@ -439,7 +506,7 @@ def budget_explorer(law: Law, gpus: Sequence[Mapping], *, compute: float = 1e18,
         lambda w: [[("compute", w.FloatLogSlider(value=compute, base=10, min=12, max=26, step=0.25,
                                                  description="compute", continuous_update=False)),
                     ("gpu", w.Dropdown(options=names, value=names[0], description="GPU"))]],
-        lambda compute, gpu: budget_render(law, compute, by_name[gpu], utilisation=utilisation, unit=unit),
+        lambda compute, gpu: budget_render(law, compute, by_name[gpu], utilisation=utilisation, laws=laws,
+                                           fresh_tokens=fresh_tokens, unit=unit),
         compute=compute, gpu=names[0],
     )
-
