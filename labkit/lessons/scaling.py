@@ -311,13 +311,13 @@ def compute_multiplier(better: tuple[float, float, float], worse: tuple[float, f
 
 
 def _log_axes(ax) -> None:
+    """N, D or C on a log axis (with 2× and 5× ticks labelled where it spans few decades); the loss on a linear one,
+    where a difference of 0.1 bits reads the same at any height."""
     from matplotlib import ticker
 
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%.1f"))  # losses of 2 to 5 read as numbers
-    ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%.1f"))
-    ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # powers of ten only: no crowded labels
+    ax.xaxis.set_minor_formatter(ticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    ax.tick_params(axis="x", which="minor", labelsize=7)
 
 
 def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None, *, shipped=(), floor=None,
@@ -366,42 +366,73 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
     return fig
 
 
-def prediction_figure(points: Sequence[Mapping[str, float]], law: Law, *, n_new: float, d_new: float,
-                      predicted: float, band: tuple[float, float], measured: float | None, naive: float,
-                      unit: str = "bits per byte"):
-    """Left: loss against N at the prediction's D, with the law, the prediction and its band, the naive guess
-    and the measurement. Right: every fitted point's residual (law over measured, in %) against N, by D."""
+@dataclass(frozen=True)
+class KaplanLaw:
+    """Kaplan et al. (2020)'s form, their eq. (1.5): L = ((N_c / N)^(α_N / α_D) + D_c / D)^α_D. No floor, but the
+    two terms interact: the more data, the more a larger N is worth."""
+
+    Nc: float
+    alpha_N: float
+    Dc: float
+    alpha_D: float
+
+    def __call__(self, n, d):
+        return ((self.Nc / n) ** (self.alpha_N / self.alpha_D) + self.Dc / d) ** self.alpha_D
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, object]):
+    """One panel per law: every fitted point's residual (law over measured, in %) against N, one line per D."""
     from matplotlib import colormaps
 
     from labkit.plot import figure
 
-    fig, (ax, res) = figure(2, width=12, height=4.4)
+    fig, axes = figure(len(laws), width=6 * len(laws), height=4.0)
+    axes = list(axes) if len(laws) > 1 else [axes]
+    cmap = colormaps["viridis"]
+    lengths = sorted({p["D"] for p in points})
+    top = max(abs(100 * (float(law(p["N"], p["D"])) / p["loss"] - 1)) for law in laws.values() for p in points)
+    for ax, (name, law) in zip(axes, laws.items(), strict=True):
+        for k, d in enumerate(lengths):
+            run = sorted((p for p in points if p["D"] == d), key=lambda p: p["N"])
+            ax.plot([p["N"] for p in run], [100 * (float(law(p["N"], p["D"])) / p["loss"] - 1) for p in run], "o-",
+                    color=cmap(k / max(1, len(lengths) - 1)), ms=4, lw=1, label=f"D = {d:,.0f}")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_ylim(-1.1 * top, 1.1 * top)  # both panels on one scale
+        _log_axes(ax)
+        ax.set_xlabel("parameters N")
+        ax.set_title(f"{name}: residuals", fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("law − measured (% of measured)")
+    return fig
+
+
+def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, tuple[object, float, tuple]], *,
+                      n_new: float, d_new: float, measured: float | None, naive: float, unit: str = "bits per byte"):
+    """Loss against N at the prediction's D: the fitted points, each law's curve with its prediction and 90% band,
+    the naive guess (the best loss so far) and the measurement."""
+    from labkit.plot import figure
+
+    fig, ax = figure(width=7.5, height=4.6)
     same = sorted((p for p in points if p["D"] == d_new), key=lambda p: p["N"])
-    ax.plot([p["N"] for p in same], [p["loss"] for p in same], "o", color="tab:blue", label=f"fitted, D = {d_new:,.0f}")
+    ax.plot([p["N"] for p in same], [p["loss"] for p in same], "o", color="black", ms=5,
+            label=f"fitted points, D = {d_new:,.0f}")
     xs = torch.logspace(math.log10(min(p["N"] for p in points)), math.log10(n_new * 1.3), 60, dtype=torch.float64)
-    ax.plot(xs, law(xs, torch.full_like(xs, d_new)), "-", color="tab:blue", lw=1, label="the fitted law")
-    ax.errorbar([n_new], [predicted], yerr=[[predicted - band[0]], [band[1] - predicted]], fmt="s", color="tab:red",
-                capsize=4, label=f"prediction, 90% band {band[0]:.2f} to {band[1]:.2f}")
+    for k, (name, (law, predicted, band)) in enumerate(laws.items()):
+        color = ("tab:blue", "tab:red", "tab:green")[k % 3]
+        ax.plot(xs, law(xs, torch.full_like(xs, d_new)), "-", color=color, lw=1)
+        ax.errorbar([n_new * (1 + 0.04 * k)], [predicted], yerr=[[predicted - band[0]], [band[1] - predicted]],
+                    fmt="s", color=color, capsize=4, label=f"{name}: {predicted:.3f} (90% band {band[0]:.2f} to {band[1]:.2f})")
     ax.axhline(naive, color="gray", ls="--", lw=1, label=f"naive guess: best so far, {naive:.3f}")
     if measured is not None:
-        ax.plot([n_new], [measured], "*", color="black", ms=12, label=f"measured {measured:.3f}")
+        ax.plot([n_new], [measured], "*", color="black", ms=13, label=f"measured {measured:.3f}")
     _log_axes(ax)
     ax.set_xlabel("parameters N")
     ax.set_ylabel(f"validation loss ({unit})")
-    ax.set_title("the held-back model: predicted, then measured", fontsize=10)
+    ax.set_title("the held-back model: predicted by each law, then measured", fontsize=10)
     ax.legend(fontsize=7)
-    cmap = colormaps["viridis"]
-    lengths = sorted({p["D"] for p in points})
-    for k, d in enumerate(lengths):
-        run = sorted((p for p in points if p["D"] == d), key=lambda p: p["N"])
-        res.plot([p["N"] for p in run], [100 * (float(law(p["N"], p["D"])) / p["loss"] - 1) for p in run], "o-",
-                 color=cmap(k / max(1, len(lengths) - 1)), ms=4, lw=1, label=f"D = {d:,.0f}")
-    res.axhline(0, color="black", lw=0.8)
-    res.set_xscale("log")
-    res.set_xlabel("parameters N")
-    res.set_ylabel("law − measured (% of measured)")
-    res.set_title("residuals of the fit: a pattern is misfit, not noise", fontsize=10)
-    res.legend(fontsize=7)
     return fig
 
 
@@ -441,7 +472,7 @@ def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: M
         if reached and reached.get(name):
             ax.plot([reached[name]], [target], "X", color=color, ms=9)
     ax.axhline(target, color="gray", ls=":", label=f"target loss {target:.3f}")
-    ax.set_xscale("log")
+    _log_axes(ax)
     ax.set_xlabel("compute C (FLOPs)")
     ax.set_ylabel(f"validation loss ({unit})")
     ax.legend(fontsize=7)
@@ -454,9 +485,11 @@ def _when(days: float) -> str:
 
 
 def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float, laws: Sequence[Law] = (),
-                  fresh_tokens: float | None = None, unit: str = "bits per byte") -> tuple[str, object]:
+                  fresh_tokens: float | None = None, fitted_n: tuple[float, float] | None = None,
+                  unit: str = "bits per byte") -> tuple[str, object]:
     """The explorer's words and figure: the loss along 6·N·D = C, its minimum (with the 90% range over
-    ``laws``, a bootstrap of the fit), a warning when D exceeds ``fresh_tokens``, and the time on one GPU."""
+    ``laws``, a bootstrap of the fit), a warning when D exceeds ``fresh_tokens``, and the time on one GPU.
+    ``fitted_n``: the range of N the law was fitted on, shaded where the figure reaches it."""
     from labkit.data import spec_peak
     from labkit.plot import figure
 
@@ -471,7 +504,14 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
     ax.plot(n, law(n, compute / (6 * n)), "-", color="tab:blue", label="the fitted law")
     ax.plot([best["N"]], [best["loss"]], "o", color="tab:red", label=f"optimum: N = {best['N']:.3g}, "
                                                                          f"D = {best['D']:.3g}")
-    ax.set_xscale("log")
+    if fitted_n is not None and fitted_n[1] > float(n[0]) and fitted_n[0] < float(n[-1]):
+        ax.axvspan(max(fitted_n[0], float(n[0])), min(fitted_n[1], float(n[-1])), color="tab:green", alpha=0.12,
+                   label="the N the law was fitted on")
+    low, high = ax.get_ylim()
+    if high - low < 0.5:  # never stretch a basin of a few hundredths of a bit over the whole height
+        middle = (high + low) / 2
+        ax.set_ylim(middle - 0.25, middle + 0.25)
+    _log_axes(ax)
     ax.set_xlabel("parameters N (D = C / 6N)")
     ax.set_ylabel(f"predicted loss ({unit})")
     ax.set_title(f"C = {compute:.3g} FLOPs (a prediction from the fitted law)\non one {gpu['name']} at "
@@ -495,7 +535,8 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
 
 
 def budget_explorer(law: Law, gpus: Sequence[Mapping], *, compute: float = 1e18, utilisation: float = 0.4,
-                    laws: Sequence[Law] = (), fresh_tokens: float | None = None, unit: str = "bits per byte") -> None:
+                    laws: Sequence[Law] = (), fresh_tokens: float | None = None,
+                    fitted_n: tuple[float, float] | None = None, unit: str = "bits per byte") -> None:
     """A compute-budget slider and a GPU menu: the predicted optimal N and D with their range, the loss, and the
     days on that GPU."""
     from labkit.explorer import explorer
@@ -507,6 +548,6 @@ def budget_explorer(law: Law, gpus: Sequence[Mapping], *, compute: float = 1e18,
                                                  description="compute", continuous_update=False)),
                     ("gpu", w.Dropdown(options=names, value=names[0], description="GPU"))]],
         lambda compute, gpu: budget_render(law, compute, by_name[gpu], utilisation=utilisation, laws=laws,
-                                           fresh_tokens=fresh_tokens, unit=unit),
+                                           fresh_tokens=fresh_tokens, fitted_n=fitted_n, unit=unit),
         compute=compute, gpu=names[0],
     )
