@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 
 import nbformat
@@ -86,3 +87,47 @@ def test_a_shipped_sweep_is_one_lesson_over_its_seeds(name) -> None:
 def test_a_missing_sweep_says_where_it_looked() -> None:
     with pytest.raises(DataNotFoundError, match=r"no shipped sweep 'nope': .*nope.*runs holds no run results"):
         measured_sweep("nope")
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_a_shipped_sweep_records_its_command_and_code(name) -> None:
+    record = json.loads((RESULTS / name / "sweep.json").read_text())
+    lesson = record["notebook"]
+    assert record["command"].startswith(f"labkit sweep {lesson} ") and "-p seed" in record["command"]
+    assert re.fullmatch(r"git [0-9a-f]{40}", record["code"]), "a sweep is run from a commit, with nothing uncommitted"
+    for name_, value in record["fixed"].items():  # the command gives every fixed value the runs were given
+        assert f"-f {name_} " in record["command"], name_
+        assert all(r["parameters"][name_] == value for r in measured_sweep(name))
+
+
+def test_lesson_11_sweep_reproduces_one_run() -> None:
+    """One run of the shipped sweep, retrained by the lesson's recipe, lands within the seed-to-seed noise."""
+    import math
+
+    import torch
+
+    from labkit import data
+    from labkit.lessons import gpt
+    from labkit.lessons import scaling as sc
+
+    runs = {r["parameters"]["seed"]: r for r in measured_sweep("11_scaling_sweep")}
+    p, m = runs[0]["parameters"], runs[0]["metrics"]
+    width, n_steps = min(p["sizes"]), min(p["steps"])
+    stored = next(q["loss"] for q in m["points"] if q["width"] == width and q["D"] == n_steps * p["batch_size"] *
+                  p["context"])
+    others = [next(q["loss"] for q in r["metrics"]["points"] if q["width"] == width and q["D"] == n_steps *
+                   p["batch_size"] * p["context"]) for r in runs.values()]
+    noise = max(others) / min(others) - 1  # this point's spread over the seeds
+    train, val = (torch.tensor(list(data.corpus(split).encode()), dtype=torch.long) for split in ("train", "val"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the lesson runs
+    try:
+        torch.manual_seed(0)
+        model = gpt.GPT(gpt.GPTConfig(vocab=256, context=p["context"], layers=1, width=width, heads=2))
+        sc.train_lm(model, train, val[: p["context"] + 1], steps=n_steps, batch=p["batch_size"], context=p["context"],
+                    lr=m["rates"]["c"] / width, warmup=max(1, n_steps // 10), seed=0, lr_embedding=p["lr_embedding"])
+        again = sc.validation_loss(model, val[:16_384], p["context"]) / math.log(2)
+    finally:
+        torch.set_num_threads(threads)
+    assert abs(again / stored - 1) <= max(noise, 0.005), (f"d = {width}, {n_steps} steps, seed 0: shipped {stored:.4f}, "
+                                                         f"retrained {again:.4f}; seeds differ by {noise:.2%}")

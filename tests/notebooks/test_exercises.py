@@ -58,6 +58,7 @@ prompt_ids = bpe.encode("The value of").tolist()
 """
 
 L11_SCALING = """import math
+import numpy as np
 import torch
 from labkit import data
 from labkit.lessons import scaling as sc
@@ -155,9 +156,9 @@ CASES = [
     ("10_attention_and_gpt", "l10_cached_step",
      ("model.pos.weight[length]", "model.pos.weight[0]  # every token at position 0"),
      "from the model run on the whole sequence", L10_GPT),
-    ("11_scaling", "l11_power_law",
-     ("    return math.exp(float(intercept)), -float(slope)", "    return float(intercept), -float(slope)  # log a"),
-     "return a, not log a", L11_SCALING),
+    ("11_scaling", "l11_fit_predict",  # no check of E: the logarithm of a loss at or below E
+     ("    if (excess <= 0).any():\n", "    if False:  # every loss is above E, surely\n"),
+     "raise a ValueError", L11_SCALING),
     ("11_scaling", "l11_compute_optimal",
      ("(C / 6) ** (b / (a + b))", "(C / 6) ** (a / (a + b))  # the exponents swapped"), "at C =", L11_SCALING),
     ("11_scaling", "l11_training_days",
@@ -168,7 +169,7 @@ CASES = [
 # The shortcuts an exercise must not let through: the solution region replaced by each, the whole test cell must fail
 # with the message given. (Lessons adopt labkit.exercise.helpers_off one by one; each lists its shortcuts here.)
 SHORTCUTS = [
-    # lesson, solution cell, the shortcut (the body of the solution region), what the failure must say
+    # lesson, solution cell, the shortcut (the body of the solution region), what the failure must say[, setup]
     ("00_start_here", "bytes_needed", "return tensor_nbytes(shape, dtype)",
      "labkit.lessons.memory.tensor_nbytes is switched off while your answer runs"),
     ("00_start_here", "bytes_needed",
@@ -185,6 +186,27 @@ SHORTCUTS = [
      "import math\n"
      "return int(training_bytes(math.prod(shape), weights='float32', optimizer='sgd', master=False).total) // 2",
      "labkit.footprint.training_bytes is switched off"),
+    ("11_scaling", "l11_fit_predict",
+     "import numpy as np\nslope, icpt = np.polyfit(np.log(n), np.log(np.asarray(loss) - E), 1)\n"
+     "return math.exp(icpt), -slope, E + math.exp(icpt) * n_new ** slope", "numpy.polyfit is switched off",
+     L11_SCALING),
+    ("11_scaling", "l11_fit_predict",
+     "from scipy.optimize import curve_fit as fit_curve  # another name, taken before the test\n"
+     "(a, alpha), _ = fit_curve(lambda x, a, b: E + a * x ** -b, n, loss, p0=(1.0, 0.5))\n"
+     "return float(a), float(alpha), E + a * n_new ** -alpha", "scipy.optimize.curve_fit is switched off",
+     L11_SCALING),
+    ("11_scaling", "l11_compute_optimal",
+     "r = sc.optimal_on_budget(law, C, points=40001)\nreturn r['N'], r['D']",
+     "labkit.lessons.scaling.optimal_on_budget is switched off", L11_SCALING),
+    ("11_scaling", "l11_compute_optimal",
+     "from scipy.optimize import minimize_scalar\n"
+     "f = lambda x: law.A / math.exp(x) ** law.alpha + law.B / (C / 6 / math.exp(x)) ** law.beta\n"
+     "n = math.exp(minimize_scalar(f, bounds=(0, math.log(C / 6)), method='bounded').x)\nreturn n, C / (6 * n)",
+     "scipy.optimize.minimize_scalar is switched off", L11_SCALING),
+    ("11_scaling", "l11_training_days",
+     "sheet = next(s for s in data.specifications('gpu') if s['name'] == gpu)\n"
+     "return sc.gpu_days(sc.training_compute(n_params, tokens), data.spec_peak(sheet, dtype), utilisation) / count",
+     "is switched off while your answer runs", L11_SCALING),
 ]
 
 
@@ -245,10 +267,16 @@ def test_hidden_tests_reject_the_plausible_wrong_answer(case) -> None:
 
 @pytest.mark.parametrize("case", SHORTCUTS, ids=[f"{c[1]}-shortcut-{k}" for k, c in enumerate(SHORTCUTS)])
 def test_the_shortcut_fails_the_test_cell(case) -> None:
-    lesson, grade_id, shortcut, message = case
+    lesson, grade_id, shortcut, message, *setup = case
     cells = _cells(lesson)
     (index,) = [i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-    namespace = _namespace_before(cells, index)
+    if setup:  # only what the exercise needs (running the lesson's cells before it would train its models)
+        namespace: dict = {"__name__": "__lesson__"}
+        _run(setup[0], namespace)
+        _run(cells[index].source, namespace)
+        _run(cells[index + 1].source, namespace)  # the instructor's answer passes its test cell
+    else:
+        namespace = _namespace_before(cells, index)
     answer = replace_solution(cells[index].source, shortcut.splitlines())
     assert answer != cells[index].source, "the shortcut replaced nothing"
     _run(answer, namespace)
