@@ -266,7 +266,7 @@ def compute_at_loss(points: Sequence[Mapping[str, float]], target: float) -> flo
     cheapest point is already below it (the compute needed is then below what was measured).
     """
     edge = frontier(points)
-    for before, after in zip(edge, edge[1:]):
+    for before, after in zip(edge, edge[1:], strict=False):
         if before["loss"] > target >= after["loss"]:
             share = (before["loss"] - target) / (before["loss"] - after["loss"])
             return math.exp(math.log(before["C"]) + share * (math.log(after["C"]) - math.log(before["C"])))
@@ -316,7 +316,7 @@ def _log_axes(ax) -> None:
     from matplotlib import ticker
 
     ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(ticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    ax.xaxis.set_minor_formatter(ticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1.2, 0.4)))
     ax.tick_params(axis="x", which="minor", labelsize=7)
 
 
@@ -424,7 +424,8 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
         color = ("tab:blue", "tab:red", "tab:green")[k % 3]
         ax.plot(xs, law(xs, torch.full_like(xs, d_new)), "-", color=color, lw=1)
         ax.errorbar([n_new * (1 + 0.04 * k)], [predicted], yerr=[[predicted - band[0]], [band[1] - predicted]],
-                    fmt="s", color=color, capsize=4, label=f"{name}: {predicted:.3f} (90% band {band[0]:.2f} to {band[1]:.2f})")
+                    fmt="s", color=color, capsize=4,
+                    label=f"{name}: {predicted:.3f} (90% band {band[0]:.2f} to {band[1]:.2f})")
     ax.axhline(naive, color="gray", ls="--", lw=1, label=f"naive guess: best so far, {naive:.3f}")
     if measured is not None:
         ax.plot([n_new], [measured], "*", color="black", ms=13, label=f"measured {measured:.3f}")
@@ -499,14 +500,18 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
     days = gpu_days(compute, peak, utilisation)
     fig, ax = figure()
     n = torch.logspace(math.log10(best["N"]) - 2, math.log10(best["N"]) + 2, 200, dtype=torch.float64)
-    for other in laws[:40]:  # a sample of the bootstrap's laws, faint: how far the curve itself is known
-        ax.plot(n, other(n, compute / (6 * n)), "-", color="tab:blue", alpha=0.08, lw=1)
+    for k, other in enumerate(laws[:40]):  # a sample of the bootstrap's laws, faint: how far the curve is known
+        ax.plot(n, other(n, compute / (6 * n)), "-", color="tab:blue", alpha=0.08, lw=1,
+                label=f"{min(40, len(laws))} of the bootstrap's refits" if k == 0 else None)
     ax.plot(n, law(n, compute / (6 * n)), "-", color="tab:blue", label="the fitted law")
     ax.plot([best["N"]], [best["loss"]], "o", color="tab:red", label=f"optimum: N = {best['N']:.3g}, "
                                                                          f"D = {best['D']:.3g}")
     if fitted_n is not None and fitted_n[1] > float(n[0]) and fitted_n[0] < float(n[-1]):
         ax.axvspan(max(fitted_n[0], float(n[0])), min(fitted_n[1], float(n[-1])), color="tab:green", alpha=0.12,
                    label="the N the law was fitted on")
+    elif fitted_n is not None:
+        side = "left" if fitted_n[1] <= float(n[0]) else "right"
+        ax.plot([], [], " ", label=f"fitted on N = {fitted_n[0]:.3g} to {fitted_n[1]:.3g}, {side} of this plot")
     low, high = ax.get_ylim()
     if high - low < 0.5:  # never stretch a basin of a few hundredths of a bit over the whole height
         middle = (high + low) / 2

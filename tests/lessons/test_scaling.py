@@ -101,7 +101,7 @@ class Bigram(torch.nn.Module):
         return self.table(idx)
 
 
-class Tiny(torch.nn.Module):
+class Tiny(torch.nn.Module):  # an embedding (its own rate) and a linear head (a matrix and a bias)
     def __init__(self, v: int):
         super().__init__()
         self.table = torch.nn.Embedding(v, 4)
@@ -111,22 +111,26 @@ class Tiny(torch.nn.Module):
         return self.out(self.table(idx))
 
 
-def test_the_embeddings_take_their_own_rate_and_sgd_no_decay(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_embeddings_take_their_own_rate_and_sgd_no_decay() -> None:
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
     seen = {}
-    real_step = torch.optim.Optimizer.step
 
-    def step(self, *args, **kwargs):  # the groups as the first update sees them
-        seen.setdefault(type(self).__name__, [(g["lr"], g["weight_decay"], len(g["params"]))
-                                              for g in self.param_groups])
-        return real_step(self, *args, **kwargs)
+    def first_step(optimizer, args, kwargs):  # the groups as the first update sees them
+        seen.setdefault(type(optimizer).__name__, [(g["lr"], g["weight_decay"], len(g["params"]))
+                                                   for g in optimizer.param_groups])
 
-    monkeypatch.setattr(torch.optim.Optimizer, "step", step)
-    ids = torch.arange(200) % 5
-    torch.manual_seed(0)
-    sc.train_lm(Tiny(5), ids, ids, steps=20, batch=2, context=4, lr=0.1, warmup=10, lr_embedding=0.5)
+    hook = register_optimizer_step_pre_hook(first_step)
+    try:
+        ids = torch.arange(200) % 5
+        torch.manual_seed(0)
+        sc.train_lm(Tiny(5), ids, ids, steps=20, batch=2, context=4, lr=0.1, warmup=10, lr_embedding=0.5)
+        sc.train_lm(Tiny(5), ids, ids, steps=20, batch=2, context=4, lr=0.1, warmup=10, optimizer="sgd")
+    finally:
+        hook.remove()
     # warm-up step 0 of 10: a tenth of each peak; matrices decay, biases and the embedding do not
-    assert seen["AdamW"] == [(pytest.approx(0.01), 0.1, 1), (pytest.approx(0.01), 0.0, 1), (pytest.approx(0.05), 0.0, 1)]
-    sc.train_lm(Tiny(5), ids, ids, steps=20, batch=2, context=4, lr=0.1, warmup=10, optimizer="sgd")
+    tenth = pytest.approx(0.01)
+    assert seen["AdamW"] == [(tenth, 0.1, 1), (tenth, 0.0, 1), (pytest.approx(0.05), 0.0, 1)]
     assert all(decay == 0.0 for _, decay, _ in seen["SGD"]) and sum(n for *_, n in seen["SGD"]) == 3
 
 
@@ -146,6 +150,14 @@ def test_training_lowers_the_loss_towards_the_entropy() -> None:
 
 
 # ---- laws
+
+
+def test_kaplans_law_is_its_formula() -> None:
+    law = sc.KaplanLaw(Nc=8.8e13, alpha_N=0.076, Dc=5.4e13, alpha_D=0.095)  # Kaplan et al. 2020, Table 2
+    n, d = 1e9, 1e10
+    assert law(n, d) == pytest.approx(((8.8e13 / n) ** (0.076 / 0.095) + 5.4e13 / d) ** 0.095)
+    assert law(n, 1e30) == pytest.approx((8.8e13 / n) ** 0.076), "with unlimited data only L(N) is left"
+    assert law(1e30, d) == pytest.approx((5.4e13 / d) ** 0.095), "with unlimited size only L(D) is left"
 
 
 def test_the_optimum_on_a_budget_is_the_closed_form() -> None:
@@ -181,7 +193,7 @@ def test_bad_budgets_get_one_line() -> None:
 
 def test_an_optimum_outside_the_searched_range_is_flagged() -> None:
     # all loss from N: the optimum runs to the largest N searched, where D is smallest
-    assert sc.optimal_on_budget(sc.Law(E=1.0, A=1e6, alpha=1.0, B=1e-9, beta=0.1), 1e18)["at_edge"]
+    assert sc.optimal_on_budget(sc.Law(E=1.0, A=1e6, alpha=1.0, B=1e-30, beta=0.1), 1e18)["at_edge"]
     assert not sc.optimal_on_budget(TRUE, 1e18)["at_edge"]
 
 
@@ -210,9 +222,14 @@ def test_figures_and_explorer_draw(capsys: pytest.CaptureFixture[str]) -> None:
     # one curve of the law per D (left) and per N (middle), the frontier on the right
     assert len(fig.axes[0].lines) >= 2 * 4 and len(fig.axes[1].lines) >= 2 * 5
     plt.close(fig)
-    fig = sc.prediction_figure(points, TRUE, n_new=3e5, d_new=1e8, predicted=1.5, band=(1.4, 1.6), measured=1.45,
-                               naive=1.7)
-    assert len(fig.axes) == 2 and "measured 1.450" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    kaplan = sc.KaplanLaw(Nc=1e7, alpha_N=0.1, Dc=1e8, alpha_D=0.2)
+    fig = sc.prediction_figure(points, {"Hoffmann": (TRUE, 1.5, (1.4, 1.6)), "Kaplan": (kaplan, 1.52, (1.45, 1.6))},
+                               n_new=3e5, d_new=1e8, measured=1.45, naive=1.7)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "measured 1.450" in legend and "Kaplan: 1.520 (90% band 1.45 to 1.60)" in legend
+    plt.close(fig)
+    fig = sc.residual_figure(points, {"Hoffmann": TRUE, "Kaplan": kaplan})
+    assert len(fig.axes) == 2 and fig.axes[0].get_ylim() == fig.axes[1].get_ylim(), "both laws on one scale"
     plt.close(fig)
     plt.close(sc.profile_figure([1.0, 1.1, 1.2], [0.02, 0.021, 0.03], best=1.05, truth=1.2))
     runs = {"AdamW": points[:8], "SGD": [dict(p, loss=p["loss"] * 1.2) for p in points[:8]]}
