@@ -403,7 +403,7 @@ def test_lesson_11_scaling() -> None:
         assert abs(100 * (1 - int(six_n.replace(",", "")) / int(counted.replace(",", ""))) - float(share)) < 0.06
     gpt3 = _num(r"GPT-3 \(L = 96, T = 2,048, d = 12,288\): 6N misses ([\d.]+)%", out)
     assert 1 < gpt3 < 5 and "At GPT-3's shape it is a few per cent" in prose
-    assert "Hoffmann et al.\n(2022, appendix F) count it" in prose, "attention: Kaplan drops it, Hoffmann counts it"
+    assert "Hoffmann et al. (2022, appendix F) count it" in prose, "attention: Kaplan drops it, Hoffmann counts it"
     # GPT-3's days on each sheet at the published utilisations only (MFU is a share of a data-sheet peak)
     assert "= 3.15e+23 FLOPs" in out and "Table D.1 gives $3.14\\times10^{23}$ FLOPs" in prose
     assert "lesson 10's MFU" not in out and "TPU v4" in prose
@@ -519,8 +519,15 @@ def test_lesson_11_scaling() -> None:
         r"best losses: AdamW ([\d.]+), SGD ([\d.]+) bits per \w+; target ([\d.]+)", out).groups())
     assert sgd_best > adam_best and target == sgd_best, "prose: the target is the best loss the worse method reached"
     m_low, m_high = (float(v.replace(",", "")) for v in re.search(
-        r"resamplings of the runs in which both frontiers cross the target: ([\d,.]+)x to ([\d,.]+)x", out).groups())
+        r"redraws of the runs in which both frontiers cross the target: ([\d,.]+)x to ([\d,.]+)x", out).groups())
     assert m_low <= m_high
+    seeds_line = re.search(r"the shipped sweep's seeds: (.*)", out).group(1)
+    seeds_mult = [float(v) for v in re.findall(r"([\d.]+)x", seeds_line)]
+    assert len(seeds_mult) == 3 and all(v > 1 for v in seeds_mult), "the multiplier across the three seeds"
+    shipped_floor = re.search(r"the shipped seeds \(each its own source\): H inside E's interval in (\d) of 3: (.*)",
+                              out)
+    rows = re.findall(r"H ([\d.]+), E [\d.]+ \[([\d.]+), ([\d.]+)\]", shipped_floor.group(2))
+    assert int(shipped_floor.group(1)) == sum(float(lo) <= float(h) <= float(hi) for h, lo, hi in rows)
     # the explorer: an interval, and the law it reads named
     assert re.search(r"tokens per parameter, 90% of \d+ bootstrap refits: [\d.e+]+ to [\d.e+]+\)", out)
     assert "the explorer's law: the shipped sweep's fit" in out
