@@ -258,21 +258,6 @@ def frontier(points: Sequence[Mapping[str, float]]) -> list[Mapping[str, float]]
     return out
 
 
-def compute_at_loss(points: Sequence[Mapping[str, float]], target: float) -> float | None:
-    """The compute at which a method's measured frontier first reaches ``target``, read between two of its points.
-
-    Along the frontier (``frontier``), log C is interpolated linearly in the loss between the last point
-    above the target and the first at or below it. None when no point reaches the target, or when the
-    cheapest point is already below it (the compute needed is then below what was measured).
-    """
-    edge = frontier(points)
-    for before, after in zip(edge, edge[1:], strict=False):
-        if before["loss"] > target >= after["loss"]:
-            share = (before["loss"] - target) / (before["loss"] - after["loss"])
-            return math.exp(math.log(before["C"]) + share * (math.log(after["C"]) - math.log(before["C"])))
-    return None
-
-
 def fit_compute_curve(compute: Sequence[float], loss: Sequence[float]) -> tuple[float, float, float]:
     """L(C) = E + a·C^(−γ) by least squares on log L: (E, a, γ) for a frontier of loss against compute."""
     import numpy as np
@@ -311,13 +296,16 @@ def compute_multiplier(better: tuple[float, float, float], worse: tuple[float, f
 
 
 def _log_axes(ax) -> None:
-    """N, D or C on a log axis (with 2× and 5× ticks labelled where it spans few decades); the loss on a linear one,
-    where a difference of 0.1 bits reads the same at any height."""
+    """N, D or C on a log axis, labelled at 1, 2 and 5 times each power of ten (never crowded over a few decades);
+    the loss on a linear one, where a difference of 0.1 bits reads the same at any height."""
     from matplotlib import ticker
 
     ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(ticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1.2, 0.4)))
-    ax.tick_params(axis="x", which="minor", labelsize=7)
+    low, high = ax.get_xlim()
+    subs = (1.0, 2.0, 5.0) if high / low < 1e3 else (1.0,)
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(ticker.LogFormatterSciNotation(labelOnlyBase=False))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None, *, shipped=(), floor=None,
@@ -345,12 +333,18 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
                 fixed = torch.full_like(xs, value)
                 ax.plot(xs, law(xs, fixed) if key == "N" else law(fixed, xs), "-", color=color, lw=1)
         ax.legend(fontsize=7, title="points and the law at" if law is not None else None, title_fontsize=7)
-    axes[2].plot([p["C"] for p in points], [p["loss"] for p in points], "o", color="tab:blue", ms=4, alpha=0.5,
-                 label="every run")
+    sizes = sorted({p["N"] for p in points})
+    for k, size in enumerate(sizes):
+        run = [p for p in points if p["N"] == size]
+        axes[2].plot([p["C"] for p in run], [p["loss"] for p in run], "o", color=cmap(k / max(1, len(sizes) - 1)),
+                     ms=4, alpha=0.8, label=f"runs at N = {size:,.0f}")
     edge = frontier(points)
     axes[2].plot([p["C"] for p in edge], [p["loss"] for p in edge], "-", color="tab:red", lw=1.5,
                  label="frontier: the best loss for its compute")
     axes[2].legend(fontsize=7)
+    titles = ("against N, one colour per D", "against D, one colour per N", "against compute: the frontier")
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_title(title, fontsize=10)
     for ax, label in zip(axes, ("parameters N", "training tokens D", "compute C = 6ND (FLOPs)"), strict=True):
         if shipped:
             key = {"parameters N": "N", "training tokens D": "D"}.get(label, "C")
@@ -383,8 +377,11 @@ class KaplanLaw:
         return asdict(self)
 
 
-def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, object]):
-    """One panel per law: every fitted point's residual (law over measured, in %) against N, one line per D."""
+def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, object],
+                    seeds: Mapping[tuple[float, float], Sequence[float]] | None = None):
+    """One panel per law: every fitted point's residual (law over measured, in %) against N, one line per D.
+    ``seeds``: other measurements of the same (N, D), from other seeds, drawn as a bar: the residual the law
+    would have against each of them, so a residual inside its bar is within the seed-to-seed noise."""
     from matplotlib import colormaps
 
     from labkit.plot import figure
@@ -393,12 +390,20 @@ def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, ob
     axes = list(axes) if len(laws) > 1 else [axes]
     cmap = colormaps["viridis"]
     lengths = sorted({p["D"] for p in points})
-    top = max(abs(100 * (float(law(p["N"], p["D"])) / p["loss"] - 1)) for law in laws.values() for p in points)
+    top = max(abs(100 * (float(law(p["N"], p["D"])) / v - 1)) for law in laws.values() for p in points
+              for v in [p["loss"], *(seeds or {}).get((p["N"], p["D"]), [])])
     for ax, (name, law) in zip(axes, laws.items(), strict=True):
         for k, d in enumerate(lengths):
             run = sorted((p for p in points if p["D"] == d), key=lambda p: p["N"])
+            color = cmap(k / max(1, len(lengths) - 1))
             ax.plot([p["N"] for p in run], [100 * (float(law(p["N"], p["D"])) / p["loss"] - 1) for p in run], "o-",
-                    color=cmap(k / max(1, len(lengths) - 1)), ms=4, lw=1, label=f"D = {d:,.0f}")
+                    color=color, ms=4, lw=1, label=f"D = {d:,.0f}")
+            for p in run:
+                other = (seeds or {}).get((p["N"], p["D"]))
+                if other:
+                    bar = [100 * (float(law(p["N"], p["D"])) / v - 1) for v in other]
+                    ax.plot([p["N"] * (1 + 0.03 * k)] * 2, [min(bar), max(bar)], "-", color=color, lw=3, alpha=0.35,
+                            label="the same point, each shipped seed" if (k, p is run[0]) == (0, True) else None)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_ylim(-1.1 * top, 1.1 * top)  # both panels on one scale
         _log_axes(ax)
@@ -471,7 +476,8 @@ def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: M
                             dtype=torch.float64)
         ax.plot(xs, e + a * xs ** -g, "--", color=color, lw=1, label=f"{name}: fitted L(C)")
         if reached and reached.get(name):
-            ax.plot([reached[name]], [target], "X", color=color, ms=9)
+            ax.plot([reached[name]], [target], "X", color=color, ms=9,
+                    label=f"{name} reaches the target: {reached[name]:.3g} FLOPs")
     ax.axhline(target, color="gray", ls=":", label=f"target loss {target:.3f}")
     _log_axes(ax)
     ax.set_xlabel("compute C (FLOPs)")

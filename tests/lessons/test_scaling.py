@@ -197,14 +197,6 @@ def test_an_optimum_outside_the_searched_range_is_flagged() -> None:
     assert not sc.optimal_on_budget(TRUE, 1e18)["at_edge"]
 
 
-def test_the_compute_at_a_loss_is_read_between_frontier_points() -> None:
-    points = [{"C": 1e3, "loss": 5.0}, {"C": 1e4, "loss": 4.0}, {"C": 1e5, "loss": 3.0}, {"C": 2e4, "loss": 4.5}]
-    assert sc.compute_at_loss(points, 4.0) == pytest.approx(1e4)
-    assert sc.compute_at_loss(points, 3.5) == pytest.approx(10 ** 4.5)  # halfway in loss, halfway in log C
-    assert sc.compute_at_loss(points, 2.0) is None, "no point reaches it"
-    assert sc.compute_at_loss(points, 6.0) is None, "the cheapest point is already below it"
-
-
 # ---- figures and explorer
 
 
@@ -228,14 +220,17 @@ def test_figures_and_explorer_draw(capsys: pytest.CaptureFixture[str]) -> None:
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "measured 1.450" in legend and "Kaplan: 1.520 (90% band 1.45 to 1.60)" in legend
     plt.close(fig)
-    fig = sc.residual_figure(points, {"Hoffmann": TRUE, "Kaplan": kaplan})
+    seeds = {(points[0]["N"], points[0]["D"]): [points[0]["loss"] * 1.05, points[0]["loss"] * 0.97]}
+    fig = sc.residual_figure(points, {"Hoffmann": TRUE, "Kaplan": kaplan}, seeds=seeds)
     assert len(fig.axes) == 2 and fig.axes[0].get_ylim() == fig.axes[1].get_ylim(), "both laws on one scale"
+    assert fig.axes[0].get_ylim()[1] >= 100 * (1 / 0.97 - 1), "the other seeds' bars fit on the axes"
     plt.close(fig)
     plt.close(sc.profile_figure([1.0, 1.1, 1.2], [0.02, 0.021, 0.03], best=1.05, truth=1.2))
     runs = {"AdamW": points[:8], "SGD": [dict(p, loss=p["loss"] * 1.2) for p in points[:8]]}
     fig = sc.frontier_figure(runs, {"AdamW": (1.5, 40.0, 0.12), "SGD": (1.5, 90.0, 0.12)}, target=2.0,
                              reached={"AdamW": 1e12, "SGD": None}, unit="bits per letter")
     assert fig.axes[0].get_ylabel() == "validation loss (bits per letter)"
+    assert "AdamW reaches the target: 1e+12 FLOPs" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     plt.close(fig)
     gpu = {"name": "GPU X", "peak_tflops": {"bfloat16": 100.0, "float32": 10.0}}
     words, fig = sc.budget_render(TRUE, 6e17, gpu, utilisation=0.5)
