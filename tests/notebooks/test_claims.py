@@ -8,6 +8,7 @@ that changes a number cannot leave a sentence that contradicts it.
 
 from __future__ import annotations
 
+import math
 import re
 
 import nbformat
@@ -442,10 +443,23 @@ def test_lesson_11_scaling() -> None:
                                  r"\(90% band, (\d+) refits and the misfit [\d.]+%: ([\d.]+) to ([\d.]+)\); backtest "
                                  r"\(widths up to \d+ predicting \d+\): ([+-][\d.]+)%", out)}
     assert set(laws) == {"Hoffmann", "Kaplan"} and all(v[1] >= 200 for v in laws.values()), "200 refits at least"
-    chosen = re.search(r"chosen before training, by the smaller backtest error: (\w+)'s law, ([\d.]+)", out)
+    chosen = re.search(r"chosen before training, by the smaller backtest error: (\w+)'s law, ([\d.]+) \(([\d.]+) to "
+                       r"([\d.]+)\); naive guesses: the best so far at this D ([\d.]+), the trend of the two widest "
+                       r"([\d.]+)", out)
     assert chosen.group(1) == min(laws, key=lambda name: abs(laws[name][4]))
     assert float(chosen.group(2)) == laws[chosen.group(1)][0]
-    naive = _num(r"the naive guess \(best so far at this D\): ([\d.]+)", out)
+    naive, trend = float(chosen.group(5)), float(chosen.group(6))
+    # the naive guesses from the table: the best loss at the longest run, and the line through the two widest
+    table_rows = re.findall(r"(?m)^d = +(\d+), N = +([\d,]+): ([\d., ]+)$", out.split("the check of c = ")[0])
+    at_longest = [(float(n.replace(",", "")), float(losses.split(", ")[-1])) for _w, n, losses in table_rows]
+    assert naive == min(v for _, v in at_longest)
+    (n1, l1), (n2, l2) = sorted(at_longest)[-2:]
+    n_new = float(re.search(r"Hoffmann: d = \d+, N = ([\d,]+),", out).group(1).replace(",", ""))
+    line_through = l2 + (l2 - l1) / math.log(n2 / n1) * math.log(n_new / n2)
+    assert trend == pytest.approx(line_through, abs=0.003)  # from losses printed to 3 decimals
+    lo_c, hi_c = float(chosen.group(3)), float(chosen.group(4))
+    holds = re.search(r"the chosen band (contains|excludes) the best so far", out).group(1)
+    assert (holds == "contains") == (lo_c <= naive <= hi_c)
     measured = None
     for m in re.finditer(r"(Hoffmann|Kaplan)( \(chosen\))?: predicted ([\d.]+), measured ([\d.]+) bits per \w+: error "
                          r"([+-][\d.]+)%; (inside|outside) its 90% band; backtest said ([+-][\d.]+)%", out):
@@ -459,50 +473,80 @@ def test_lesson_11_scaling() -> None:
     error = predicted / measured - 1
     naive_line = re.search(r"naive guess ([\d.]+): error ([+-][\d.]+)%; the chosen law is (better|worse) than "
                            r"the naive", out)
-    naive_error = naive / measured - 1
+    naive_error, trend_error = naive / measured - 1, trend / measured - 1
     assert float(naive_line.group(1)) == naive and abs(100 * naive_error - float(naive_line.group(2))) < 0.06
     assert (naive_line.group(3) == "better") == (abs(error) < abs(naive_error))
+    trend_line = re.search(r"trend of the two widest ([\d.]+): error ([+-][\d.]+)%; the chosen law is (better|worse) "
+                           r"than the trend", out)
+    assert float(trend_line.group(1)) == trend and abs(100 * trend_error - float(trend_line.group(2))) < 0.06
+    assert (trend_line.group(3) == "better") == (abs(error) < abs(trend_error))
     verdict = re.search(r"the chosen law's \((\w+)'s\) prediction was (within|within 10% but not within|not within) 5% "
-                        r".*?, (inside|outside) its band, and (better|worse) than the naive guess", out)
+                        r".*?, (inside|outside) its band, (better|worse) than the best so far .*? and (better|worse) "
+                        r"than the trend", out)
     want = "within" if abs(error) <= 0.05 else "within 10% but not within" if abs(error) <= 0.10 else "not within"
     assert verdict.groups() == (chosen.group(1), want, "inside" if low <= measured <= high else "outside",
-                                naive_line.group(3))
+                                naive_line.group(3), trend_line.group(3))
     # against lessons 09 and 10 on the same text: each "worse"/"better" follows the numbers
     best = _num(r"the best model of this lesson: ([\d.]+) bits per byte", out)
     for _name, value, gap, word in re.findall(r"(lesson \d\d's [\w ]+?) ([\d.]+) \(this lesson's best is ([\d.]+) "
                                              r"(worse|better)\)", out):
         assert (word == "worse") == (best > float(value)) and abs(abs(best - float(value)) - float(gap)) < 0.0015
-    # the shipped sweep: per seed, each verdict follows its numbers; the count line follows the rows
+    # the shipped sweep: per seed, each verdict follows its numbers; the count lines follow the rows
     seeds = re.findall(r"(?m)^\s+(\d) +(?:Hoffmann|Kaplan) +([\d.]+) +([\d.]+) +([+-][\d.]+)% +([\d.]+)-([\d.]+) +"
-                       r"([+-][\d.]+)% +([+-][\d.]+)%  (inside|outside) band, (beats|loses to) naive$", out)
+                       r"([+-][\d.]+)% +([+-][\d.]+)% +([+-][\d.]+)%  (inside|outside) band, (beats|loses to) naive, "
+                       r"(beats|loses to) trend$", out)
     assert len(seeds) == 3, "three seeds in the shipped sweep"
-    for _seed, p, m, e, lo, hi, ne, _bt, where, naive_word in seeds:
+    for _seed, p, m, e, lo, hi, ne, te, _bt, where, naive_word, trend_word in seeds:
         assert abs(100 * (float(p) / float(m) - 1) - float(e)) < 0.06
         assert (where == "inside") == (float(lo) <= float(m) <= float(hi))
         assert (naive_word == "beats") == (abs(float(e)) < abs(float(ne)))
-    counts = re.search(r"in 3 seeds: within 5% in (\d), inside the band in (\d), better than the naive guess in (\d)",
-                       out)
+        assert (trend_word == "beats") == (abs(float(e)) < abs(float(te)))
+    counts = re.search(r"in 3 seeds: within 5% in (\d), inside the band in (\d), better than the best so far in (\d), "
+                       r"better than the trend in (\d)", out)
     assert int(counts.group(1)) == sum(abs(float(r[3])) <= 5 for r in seeds)
-    assert int(counts.group(2)) == sum(r[8] == "inside" for r in seeds)
-    assert int(counts.group(3)) == sum(r[9] == "beats" for r in seeds)
+    assert int(counts.group(2)) == sum(r[9] == "inside" for r in seeds)
+    assert int(counts.group(3)) == sum(r[10] == "beats" for r in seeds)
+    assert int(counts.group(4)) == sum(r[11] == "beats" for r in seeds)
+    for errors, high, total in re.findall(r"(?:errors|backtests) ([^(]+) \(too high in (\d) of (\d)\)", out):
+        values = [float(v) for v in re.findall(r"([+-][\d.]+)%", errors)]
+        assert len(values) == int(total) == 4 and sum(v > 0 for v in values) == int(high)
     assert "labkit sweep 11_scaling -p seed 0,1,2" in out and re.search(r"code: git [0-9a-f]{40}", out)
+    prefs = re.findall(r"(?m)^d = (\d+): the tuning text prefers c = ([\d., ]+) in the 3 seeds(.*)$", out)
+    assert len(prefs) >= 5, "every width of the shipped sweep"
+    for w, liked, rest in prefs:
+        agree = sum(float(v) == float(check.group(3)) for v in liked.split(", "))
+        assert (f"in only {agree} of 3" in rest) == (agree < 3), f"d = {w}"
     # the floor: no model below H, the source scores about H, and the words about E follow the numbers
-    floor = re.search(r"true entropy rate H = ([\d.]+) bits per letter .* the source itself scores ([\d.]+)", out)
-    H = float(floor.group(1))
-    assert abs(H - float(floor.group(2))) < 0.05
+    floor = re.search(r"true entropy rate H = ([\d.]+) bits per letter .* the source itself scores ([\d.]+) on the "
+                      r"([\d,]+) validation letters", out)
+    H, sample = float(floor.group(1)), float(floor.group(2))
+    assert abs(H - sample) < 0.05
     assert "every model above H: True" in out and "No trained model goes below $H$" in prose
-    e_low, e_high, where = re.search(r"fitted E = [\d.]+ \(90% of \d+ refits: ([\d.]+) to ([\d.]+)\); .*H is (inside|"
-                                     r"OUTSIDE) E's interval", out).groups()
+    e_low, e_high, where, where_sample = re.search(
+        r"fitted E = [\d.]+ \(90% of \d+ refits: ([\d.]+) to ([\d.]+)\); .*H is (inside|OUTSIDE) E's interval, the "
+        r"source's own score (inside|OUTSIDE)", out).groups()
     assert (where == "inside") == (float(e_low) <= H <= float(e_high))
+    assert (where_sample == "inside") == (float(e_low) <= sample <= float(e_high))
     held, at_h, free = (float(v) for v in re.search(
         r"holding E at the true H costs ([\d.]+)x the free fit's error \(([\d.]+)% against ([\d.]+)%\)", out).groups())
     assert held == pytest.approx(at_h / free, abs=0.02)
-    corner = re.search(r"the fitted law at the largest N and D of the data: ([\d.]+), (BELOW|above) H", out)
-    assert (corner.group(2) == "BELOW") == (float(corner.group(1)) < H)
-    # compute-optimal: an interval, Chinchilla's approaches quoted apart, the comparison words follow the interval
+    corner = re.search(r"the fitted law at the largest N and D of the data: ([\d.]+), (BELOW|above) the source's own "
+                       r"score", out)
+    assert (corner.group(2) == "BELOW") == (float(corner.group(1)) < sample)
+    below, fits = (int(v) for v in re.search(r"the fitted E is below H in (\d) of (\d) fits", out).groups())
+    live_e = _num(r"fitted E = ([\d.]+) \(90%", out)
+    shipped_e = [(float(h), float(e)) for h, e in re.findall(r"H ([\d.]+), E ([\d.]+) \[", out)]
+    assert fits == 1 + len(shipped_e) and below == (live_e < H) + sum(e < h for h, e in shipped_e)
+    # compute-optimal: an interval, both laws, E held; Chinchilla's approaches quoted apart; the words follow
     ratio, r_low, r_high = (float(v.replace(",", "")) for v in re.search(
-        r"([\d,.]+) tokens per parameter \(90% of \d+ refits: ([\d,.]+) to ([\d,.]+)\)", out).groups())
+        r"Hoffmann's law: N = [\d,]+, D = [\d,]+, ([\d,.]+) tokens per parameter.*?; 90% of \d+ refits: ([\d,.]+) to "
+        r"([\d,.]+) tokens per parameter", out).groups())
     assert r_low <= r_high and ratio > 0
+    assert re.search(r"Kaplan's law: N = [\d,]+, D = [\d,]+, [\d,.]+ tokens per parameter", out)
+    assert len(re.findall(r"with E held at [\d.]+: RMS error [\d.]+%, [\d,.]+ tokens per parameter", out)) == 3
+    for line in re.findall(r"(?m)^C = .*law: N = .*$", out):
+        d_ = float(re.search(r"D = ([\d,]+)", line).group(1).replace(",", ""))
+        assert ("WARNING" in line and "fresh text" in line) == (d_ > 340_658), f"D past the fresh text: {line}"
     assert "= 20 tokens per parameter (approaches 1 and 2)" in out
     assert re.search(r"approach 3's fitted law gives N = 3.2\de\+10, D = 2.9\de\+12: 9\d tokens per parameter", out)
     words = re.search(r"this fit against Chinchilla's 20: (more data per parameter|fewer tokens per parameter|the "
@@ -519,8 +563,10 @@ def test_lesson_11_scaling() -> None:
         r"best losses: AdamW ([\d.]+), SGD ([\d.]+) bits per \w+; target ([\d.]+)", out).groups())
     assert sgd_best > adam_best and target == sgd_best, "prose: the target is the best loss the worse method reached"
     m_low, m_high = (float(v.replace(",", "")) for v in re.search(
-        r"redraws of the runs in which both frontiers cross the target: ([\d,.]+)x to ([\d,.]+)x", out).groups())
+        r"redraws of the runs \(scatter [\d.]+%\) in which both frontiers cross the target: ([\d,.]+)x to ([\d,.]+)x",
+        out).groups())
     assert m_low <= m_high
+    assert (": it includes 1, so this run alone cannot say AdamW is better" in out) == (m_low <= 1)
     seeds_line = re.search(r"the shipped sweep's seeds: (.*)", out).group(1)
     seeds_mult = [float(v) for v in re.findall(r"([\d.]+)x", seeds_line)]
     assert len(seeds_mult) == 3 and all(v > 1 for v in seeds_mult), "the multiplier across the three seeds"
