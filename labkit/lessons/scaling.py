@@ -112,13 +112,14 @@ def sample(source: MarkovSource, n: int, *, seed: int = 0) -> torch.Tensor:
     return torch.tensor(out, dtype=torch.long)
 
 
-def source_bits(source: MarkovSource, letters: torch.Tensor) -> float:
+def source_bits(source: MarkovSource, letters: torch.Tensor, *, per_letter: bool = False):
     """Mean bits per letter the source itself scores on ``letters`` (each after its first k): about H on a long text."""
     k = source.order
     states = torch.zeros(len(letters) - k, dtype=torch.long)
     for j in range(k):  # the state before each letter: its last k letters, the oldest first
         states = next_state(source, states, letters[j: len(letters) - k + j])
-    return float(-torch.log2(source.table[states, letters[k:]]).mean())
+    bits = -torch.log2(source.table[states, letters[k:]])
+    return bits if per_letter else float(bits.mean())
 
 
 # ---- training a language model for a point of the experiment ----------------------------------
@@ -304,7 +305,7 @@ def _log_axes(ax) -> None:
     low, high = ax.get_xlim()
     subs = (1.0, 2.0, 5.0) if high / low < 1e3 else (1.0,)
     ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
-    ax.xaxis.set_major_formatter(ticker.LogFormatterSciNotation(labelOnlyBase=False))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:.0e}".replace("e+0", "e").replace("e+", "e")))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
@@ -380,8 +381,8 @@ class KaplanLaw:
 def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, object],
                     seeds: Mapping[tuple[float, float], Sequence[float]] | None = None):
     """One panel per law: every fitted point's residual (law over measured, in %) against N, one line per D.
-    ``seeds``: other measurements of the same (N, D), from other seeds, drawn as a bar: the residual the law
-    would have against each of them, so a residual inside its bar is within the seed-to-seed noise."""
+    ``seeds``: measurements of the same (N, D) from *other* seeds, drawn as a bar: the residuals the law would
+    have against them. A dot inside the span of its bar is within the seed-to-seed noise."""
     from matplotlib import colormaps
 
     from labkit.plot import figure
@@ -402,8 +403,9 @@ def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, ob
                 other = (seeds or {}).get((p["N"], p["D"]))
                 if other:
                     bar = [100 * (float(law(p["N"], p["D"])) / v - 1) for v in other]
-                    ax.plot([p["N"] * (1 + 0.03 * k)] * 2, [min(bar), max(bar)], "-", color=color, lw=3, alpha=0.35,
-                            label="the same point, each shipped seed" if (k, p is run[0]) == (0, True) else None)
+                    ax.plot([p["N"] * (1 + 0.03 * k)] * 2, [min(bar), max(bar)], "-", color=color, lw=3, alpha=0.35)
+        if seeds:
+            ax.plot([], [], "-", color="gray", lw=3, alpha=0.35, label="against the other seeds")
         ax.axhline(0, color="black", lw=0.8)
         ax.set_ylim(-1.1 * top, 1.1 * top)  # both panels on one scale
         _log_axes(ax)
@@ -415,7 +417,8 @@ def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, ob
 
 
 def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, tuple[object, float, tuple]], *,
-                      n_new: float, d_new: float, measured: float | None, naive: float, unit: str = "bits per byte"):
+                      n_new: float, d_new: float, measured: float | None, naive: float, trend: float | None = None,
+                      unit: str = "bits per byte"):
     """Loss against N at the prediction's D: the fitted points, each law's curve with its prediction and 90% band,
     the naive guess (the best loss so far) and the measurement."""
     from labkit.plot import figure
@@ -432,6 +435,9 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
                     fmt="s", color=color, capsize=4,
                     label=f"{name}: {predicted:.3f} (90% band {band[0]:.2f} to {band[1]:.2f})")
     ax.axhline(naive, color="gray", ls="--", lw=1, label=f"naive guess: best so far, {naive:.3f}")
+    if trend is not None:
+        (n1, l1), (n2, l2) = ((p["N"], p["loss"]) for p in same[-2:])
+        ax.plot([n1, n_new], [l1, trend], ":", color="gray", lw=1.2, label=f"naive guess: the trend, {trend:.3f}")
     if measured is not None:
         ax.plot([n_new], [measured], "*", color="black", ms=13, label=f"measured {measured:.3f}")
     _log_axes(ax)
@@ -448,7 +454,9 @@ def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float
     from labkit.plot import figure
 
     fig, ax = figure(width=6.5, height=3.8)
-    ax.plot(values, [100 * r for r in rms], "o-", ms=4, label="fit with E held")
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ax.plot([values[i] for i in order], [100 * rms[i] for i in order], "o-", ms=4, label="fit with E held")
+    ax.set_title("E's profile: the fit's error with E held at each value", fontsize=10)
     ax.axvline(best, color="tab:blue", ls="--", lw=1, label=f"E fitted freely: {best:.3f}")
     if truth is not None:
         ax.axvline(truth, color="black", ls=":", lw=1.2, label=f"true entropy H = {truth:.3f}")
@@ -479,6 +487,7 @@ def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: M
             ax.plot([reached[name]], [target], "X", color=color, ms=9,
                     label=f"{name} reaches the target: {reached[name]:.3g} FLOPs")
     ax.axhline(target, color="gray", ls=":", label=f"target loss {target:.3f}")
+    ax.set_title("each method's frontier, and the compute it needs to reach the target", fontsize=10)
     _log_axes(ax)
     ax.set_xlabel("compute C (FLOPs)")
     ax.set_ylabel(f"validation loss ({unit})")
@@ -530,8 +539,9 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
     ax.legend(fontsize=8)
     spread = ""
     if len(laws) >= 2:
-        ratios = sorted(optimal_on_budget(other, compute)["tokens_per_parameter"] for other in laws)
-        low, high = ratios[int(0.05 * (len(ratios) - 1))], ratios[int(math.ceil(0.95 * (len(ratios) - 1)))]
+        ratios = torch.tensor([optimal_on_budget(other, compute)["tokens_per_parameter"] for other in laws],
+                              dtype=torch.float64)
+        low, high = (float(v) for v in torch.quantile(ratios, torch.tensor([0.05, 0.95], dtype=torch.float64)))
         spread = f", 90% of {len(laws)} bootstrap refits: {low:.3g} to {high:.3g}"
     warn = ""
     if fresh_tokens is not None and best["D"] > fresh_tokens:

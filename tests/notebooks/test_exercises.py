@@ -161,8 +161,8 @@ CASES = [
      "raise a ValueError", L11_SCALING),
     ("11_scaling", "l11_compute_optimal",
      ("(C / 6) ** (b / (a + b))", "(C / 6) ** (a / (a + b))  # the exponents swapped"), "at C =", L11_SCALING),
-    ("11_scaling", "l11_training_days",
-     ("peaks[dtype] * 1e12", "peaks[\"bfloat16\"] * 1e12"), "you said", L11_SCALING),  # whatever dtype is asked
+    ("11_scaling", "l11_step_up",  # leave one width out, not a step up: wider widths leak into the fit
+     ('p["width"] < width]', 'p["width"] != width]'), "only widths narrower than the one asked", L11_SCALING),
 ]
 
 
@@ -203,10 +203,6 @@ SHORTCUTS = [
      "f = lambda x: law.A / math.exp(x) ** law.alpha + law.B / (C / 6 / math.exp(x)) ** law.beta\n"
      "n = math.exp(minimize_scalar(f, bounds=(0, math.log(C / 6)), method='bounded').x)\nreturn n, C / (6 * n)",
      "scipy.optimize.minimize_scalar is switched off", L11_SCALING),
-    ("11_scaling", "l11_training_days",
-     "sheet = next(s for s in data.specifications('gpu') if s['name'] == gpu)\n"
-     "return sc.gpu_days(sc.training_compute(n_params, tokens), data.spec_peak(sheet, dtype), utilisation) / count",
-     "is switched off while your answer runs", L11_SCALING),
 ]
 
 
