@@ -188,24 +188,6 @@ def gpu_peak(device: str | torch.device = "cuda") -> dict[str, Any] | None:
             "memory_gib": round(props.total_memory / 2**30, 1), "peak_gflops": peak, "how": how}
 
 
-def code_version() -> str:
-    """Which code made a result: the git commit of labkit's checkout (and whether it had uncommitted changes),
-    or labkit's version where it is not a git checkout."""
-    import subprocess
-
-    import labkit
-
-    root = Path(labkit.__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return f"labkit {labkit.__version__} (not a git checkout)"
-    return f"git {commit}" + (" with uncommitted changes" if dirty else "")
-
-
 def environment(device: str | torch.device = "cpu") -> dict[str, Any]:
     """What a number measured on ``device`` depends on: versions, platform, CPU, threads (and the GPU)."""
     import labkit

@@ -62,3 +62,21 @@ def safe_output_dir(path: str | Path, *, what: str = "output folder") -> Path:
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"{what} {str(out)!r} is a file, not a folder")
     return out
+
+
+def code_version() -> str:
+    """Which code made a result: the git commit of labkit's checkout (and whether it had uncommitted changes),
+    or labkit's version where it is not a git checkout."""
+    import subprocess
+
+    import labkit
+
+    root = Path(labkit.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"labkit {labkit.__version__} (not a git checkout)"
+    return f"git {commit}" + (" with uncommitted changes" if dirty else "")

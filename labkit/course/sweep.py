@@ -25,8 +25,7 @@ from labkit.course.catalog import check_value, inspect_params, known, lesson
 from labkit.course.report import collect
 from labkit.course.runs import RunRecord, metrics_of, run_records
 from labkit.errors import CourseError
-from labkit.machine import code_version
-from labkit.paths import safe_output_dir
+from labkit.paths import code_version, safe_output_dir
 
 
 def check_grid(notebook: str | Path, grid: dict[str, Iterable[Any]]) -> dict[str, list[Any]]:

@@ -73,7 +73,8 @@ def max_difference(a: Sequence[torch.Tensor] | torch.Tensor, b: Sequence[torch.T
 def fit_alpha_beta(nbytes: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
     """Least-squares fit of t = α + S / β in relative error (each point divided by its t); returns (α s, β bytes/s).
 
-    β is inf when the fitted slope is not positive (the times do not grow with the size); α is
+    β is inf when the fitted slope is not positive, or too small to matter over the sizes (the times do not
+    grow with the size); α is
     clamped at 0 (noise can push a fitted intercept below it; no message takes negative time).
     """
     size = torch.tensor(list(nbytes), dtype=torch.float64)
@@ -82,7 +83,10 @@ def fit_alpha_beta(nbytes: Sequence[float], seconds: Sequence[float]) -> tuple[f
         raise ParameterError(f"need at least two (size, time) pairs of equal length, got {len(size)} and {len(t)}")
     X = torch.stack([torch.ones_like(size), size], dim=1) / t[:, None]
     alpha, slope = torch.linalg.lstsq(X, torch.ones_like(t)[:, None]).solution.flatten().tolist()
-    return max(alpha, 0.0), (1.0 / slope if slope > 0 else math.inf)
+    # a slope whose whole effect over the sizes is rounding (times that do not grow) counts as none: the last
+    # bits of a least-squares solution differ between CPUs, and 1/slope would turn them into a huge bandwidth
+    grows = slope > 0 and slope * float(size.max()) > 1e-9 * abs(alpha)
+    return max(alpha, 0.0), (1.0 / slope if grows else math.inf)
 
 
 def robust_alpha_beta(nbytes: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:

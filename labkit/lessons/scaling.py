@@ -449,7 +449,7 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
 
 
 def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float, truth: float | None = None,
-                   unit: str = "bits per letter"):
+                   cut: float | None = None, unit: str = "bits per letter"):
     """The fit's RMS error with E held at each value: a flat profile means the data cannot tell those Es apart."""
     from labkit.plot import figure
 
@@ -460,6 +460,8 @@ def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float
     ax.axvline(best, color="tab:blue", ls="--", lw=1, label=f"E fitted freely: {best:.3f}")
     if truth is not None:
         ax.axvline(truth, color="black", ls=":", lw=1.2, label=f"true entropy H = {truth:.3f}")
+    if cut is not None:
+        ax.axhline(100 * cut, color="gray", ls="--", lw=1, label="90% cut: E values below it fit as well")
     ax.set_xlabel(f"E held at ({unit})")
     ax.set_ylabel("RMS error of the fit (% of the loss)")
     ax.legend(fontsize=8)

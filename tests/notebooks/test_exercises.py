@@ -162,7 +162,7 @@ CASES = [
     ("11_scaling", "l11_compute_optimal",
      ("(C / 6) ** (b / (a + b))", "(C / 6) ** (a / (a + b))  # the exponents swapped"), "at C =", L11_SCALING),
     ("11_scaling", "l11_step_up",  # leave one width out, not a step up: wider widths leak into the fit
-     ('p["width"] < width]', 'p["width"] != width]'), "only widths narrower than the one asked", L11_SCALING),
+     ('p["width"] < width]', 'p["width"] != width]'), "only widths narrower than asked", L11_SCALING),
 ]
 
 
