@@ -449,7 +449,7 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
 
 
 def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float, truth: float | None = None,
-                   cut: float | None = None, unit: str = "bits per letter"):
+                   cut: float | None = None, sample: float | None = None, unit: str = "bits per letter"):
     """The fit's RMS error with E held at each value: a flat profile means the data cannot tell those Es apart."""
     from labkit.plot import figure
 
@@ -462,6 +462,8 @@ def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float
         ax.axvline(truth, color="black", ls=":", lw=1.2, label=f"true entropy H = {truth:.3f}")
     if cut is not None:
         ax.axhline(100 * cut, color="gray", ls="--", lw=1, label="90% cut: E values below it fit as well")
+    if sample is not None:
+        ax.axvline(sample, color="tab:red", ls=":", lw=1.2, label=f"the source's own score here = {sample:.3f}")
     ax.set_xlabel(f"E held at ({unit})")
     ax.set_ylabel("RMS error of the fit (% of the loss)")
     ax.legend(fontsize=8)
