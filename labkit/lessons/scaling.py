@@ -259,26 +259,6 @@ def frontier(points: Sequence[Mapping[str, float]]) -> list[Mapping[str, float]]
     return out
 
 
-def fit_compute_curve(compute: Sequence[float], loss: Sequence[float]) -> tuple[float, float, float]:
-    """L(C) = E + a·C^(−γ) by least squares on log L: (E, a, γ) for a frontier of loss against compute."""
-    import numpy as np
-    from scipy.optimize import least_squares
-
-    c, l_ = (np.asarray(v, dtype=float) for v in (compute, loss))
-    if len(c) < 3 or (c <= 0).any() or (l_ <= 0).any():
-        raise ParameterError(f"need at least 3 points with C and L > 0; got {len(c)}")
-    scale = c.min()
-
-    def residuals(theta):
-        return np.log(np.exp(theta[0]) + np.exp(theta[1]) * (c / scale) ** -theta[2]) - np.log(l_)
-
-    best = min((least_squares(residuals, [math.log(f * l_.min()), math.log(l_.max()), g],
-                              bounds=([-10, -10, 0.001], [math.log(l_.min()), 10, 3]))
-                for f in (0.3, 0.7, 0.95) for g in (0.1, 0.5)), key=lambda r: r.cost)
-    e, a, g = best.x
-    return math.exp(e), math.exp(a) * scale ** g, g
-
-
 def compute_for_loss(curve: tuple[float, float, float], target: float) -> float:
     """The compute at which L(C) = E + a·C^(−γ) reaches ``target`` (inf when the target is at or below E)."""
     e, a, g = curve
@@ -321,12 +301,14 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
     from labkit.plot import figure
 
     fig, axes = figure(3, width=13, height=4.2)
-    cmap = colormaps["viridis"]
+    cmap = colormaps["viridis"]  # one colour per N, the same in the middle and right panels
+    d_cmap = colormaps["Oranges"]  # one colour per D (left panel): light to dark as D grows
     for ax, key, other in ((axes[0], "N", "D"), (axes[1], "D", "N")):
         groups = sorted({p[other] for p in points})
         for k, value in enumerate(groups):
             run = sorted((p for p in points if p[other] == value), key=lambda p: p[key])
-            color = cmap(k / max(1, len(groups) - 1))
+            share = k / max(1, len(groups) - 1)
+            color = d_cmap(0.4 + 0.55 * share) if other == "D" else cmap(share)
             ax.plot([p[key] for p in run], [p["loss"] for p in run], "o", color=color, ms=4,
                     label=f"{other} = {value:,.0f}")
             if law is not None:
@@ -340,7 +322,7 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
         axes[2].plot([p["C"] for p in run], [p["loss"] for p in run], "o", color=cmap(k / max(1, len(sizes) - 1)),
                      ms=4, alpha=0.8, label=f"runs at N = {size:,.0f}")
     edge = frontier(points)
-    axes[2].plot([p["C"] for p in edge], [p["loss"] for p in edge], "-", color="tab:red", lw=1.5,
+    axes[2].plot([p["C"] for p in edge], [p["loss"] for p in edge], "-", color="black", lw=1.5,
                  label="frontier: the best loss for its compute")
     axes[2].legend(fontsize=7)
     titles = ("against N, one colour per D", "against D, one colour per N", "against compute: the frontier")
@@ -352,12 +334,13 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
             ax.plot([p[key] for p in shipped], [p["loss"] for p in shipped], "x", color="gray", ms=4,
                     label="shipped sweep (measured)" if key == "C" else None)
         if floor is not None:
-            ax.axhline(floor, color="black", ls=":", lw=1, label="true entropy H" if ax is axes[2] else None)
+            ax.axhline(floor, color="black", ls=":", lw=1, label="true entropy H")
         _log_axes(ax)
         ax.set_xlabel(label)
-    if shipped or floor is not None:
-        axes[2].legend(fontsize=7)
-    axes[0].set_ylabel(f"validation loss ({unit})")
+        ax.set_ylabel(f"validation loss ({unit})")
+        if shipped or floor is not None:  # the legend again, with the new lines (and the title it had)
+            title = ax.get_legend().get_title().get_text() if ax.get_legend() else ""
+            ax.legend(fontsize=7, title=title or None, title_fontsize=7)
     return fig
 
 
@@ -430,7 +413,7 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
     xs = torch.logspace(math.log10(min(p["N"] for p in points)), math.log10(n_new * 1.3), 60, dtype=torch.float64)
     for k, (name, (law, predicted, band)) in enumerate(laws.items()):
         color = ("tab:blue", "tab:red", "tab:green")[k % 3]
-        ax.plot(xs, law(xs, torch.full_like(xs, d_new)), "-", color=color, lw=1)
+        ax.plot(xs, law(xs, torch.full_like(xs, d_new)), "-", color=color, lw=1, label=f"{name}'s law at this D")
         ax.errorbar([n_new * (1 + 0.04 * k)], [predicted], yerr=[[predicted - band[0]], [band[1] - predicted]],
                     fmt="s", color=color, capsize=4,
                     label=f"{name}: {predicted:.3f} (90% band {band[0]:.2f} to {band[1]:.2f})")
@@ -449,8 +432,10 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
 
 
 def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float, truth: float | None = None,
-                   cut: float | None = None, sample: float | None = None, unit: str = "bits per letter"):
-    """The fit's RMS error with E held at each value: a flat profile means the data cannot tell those Es apart."""
+                   cut: float | None = None, sample: float | None = None, interval: tuple[float, float] | None = None,
+                   unit: str = "bits per letter"):
+    """The fit's RMS error with E held at each value: a flat profile means the data cannot tell those Es apart.
+    ``interval``: E's profile interval, shaded."""
     from labkit.plot import figure
 
     fig, ax = figure(width=6.5, height=3.8)
@@ -461,9 +446,16 @@ def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float
     if truth is not None:
         ax.axvline(truth, color="black", ls=":", lw=1.2, label=f"true entropy H = {truth:.3f}")
     if cut is not None:
-        ax.axhline(100 * cut, color="gray", ls="--", lw=1, label="90% cut: E values below it fit as well")
+        ax.axhline(100 * cut, color="gray", ls="--", lw=1, label="90% cut: an E whose error is under this line fits "
+                                                                 "not significantly worse")
     if sample is not None:
         ax.axvline(sample, color="tab:red", ls=":", lw=1.2, label=f"the source's own score here = {sample:.3f}")
+    if interval is not None:  # drawn only over the values shown; the label gives its ends wherever they are
+        shown = [v for v in (*values, best, truth, sample) if v is not None]
+        ax.axvspan(*interval, color="tab:green", alpha=0.12, label=f"E's 90% interval: {interval[0]:.3f} to "
+                                                                    f"{interval[1]:.3f}")
+        pad = 0.02 * (max(shown) - min(shown))
+        ax.set_xlim(min(shown) - pad, max(shown) + pad)
     ax.set_xlabel(f"E held at ({unit})")
     ax.set_ylabel("RMS error of the fit (% of the loss)")
     ax.legend(fontsize=8)
@@ -472,8 +464,9 @@ def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float
 
 def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: Mapping[str, tuple[float, float, float]],
                     target: float, *, reached: Mapping[str, float | None] | None = None, unit: str = "bits per byte"):
-    """Each method's runs (dots), its frontier read from the points (solid) and its fitted L(C) (dashed), the
-    target loss, and where each frontier reaches it (crosses)."""
+    """Each method's runs (dots), its frontier read from the points (solid) and its fitted L(C) = E + a·C^(−γ)
+    (dashed; E = 0 draws a straight line on these log-log axes), the target loss, and where each frontier reaches
+    it (crosses)."""
     from labkit.plot import figure
 
     fig, ax = figure(width=7.5, height=4.4)
@@ -486,7 +479,8 @@ def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: M
         e, a, g = curves[name]
         xs = torch.logspace(math.log10(min(p["C"] for p in points)), math.log10(max(p["C"] for p in points)), 50,
                             dtype=torch.float64)
-        ax.plot(xs, e + a * xs ** -g, "--", color=color, lw=1, label=f"{name}: fitted L(C)")
+        ax.plot(xs, e + a * xs ** -g, "--", color=color, lw=1,
+                label=f"{name}: fitted line" if e == 0 else f"{name}: fitted L(C)")
         if reached and reached.get(name):
             ax.plot([reached[name]], [target], "X", color=color, ms=9,
                     label=f"{name} reaches the target: {reached[name]:.3g} FLOPs")
@@ -506,7 +500,7 @@ def _when(days: float) -> str:
 
 def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float, laws: Sequence[Law] = (),
                   fresh_tokens: float | None = None, fitted_n: tuple[float, float] | None = None,
-                  unit: str = "bits per byte") -> tuple[str, object]:
+                  unit: str = "bits per byte", law_name: str = "the fitted law") -> tuple[str, object]:
     """The explorer's words and figure: the loss along 6·N·D = C, its minimum (with the 90% range over
     ``laws``, a bootstrap of the fit), a warning when D exceeds ``fresh_tokens``, and the time on one GPU.
     ``fitted_n``: the range of N the law was fitted on, shaded where the figure reaches it."""
@@ -538,22 +532,27 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
     _log_axes(ax)
     ax.set_xlabel("parameters N (D = C / 6N)")
     ax.set_ylabel(f"predicted loss ({unit})")
-    ax.set_title(f"C = {compute:.3g} FLOPs (a prediction from the fitted law)\non one {gpu['name']} at "
+    ax.set_title(f"C = {compute:.3g} FLOPs (a prediction from {law_name})\non one {gpu['name']} at "
                  f"{utilisation:.0%}: {_when(days)}", fontsize=10)
     ax.legend(fontsize=8)
-    spread = ""
+    spread = loss_spread = ""
     if len(laws) >= 2:
-        ratios = torch.tensor([optimal_on_budget(other, compute)["tokens_per_parameter"] for other in laws],
-                              dtype=torch.float64)
-        low, high = (float(v) for v in torch.quantile(ratios, torch.tensor([0.05, 0.95], dtype=torch.float64)))
+        optima = [optimal_on_budget(other, compute) for other in laws]
+        q = torch.tensor([0.05, 0.95], dtype=torch.float64)
+        low, high = (float(v) for v in torch.quantile(
+            torch.tensor([o["tokens_per_parameter"] for o in optima], dtype=torch.float64), q))
         spread = f", 90% of {len(laws)} bootstrap refits: {low:.3g} to {high:.3g}"
+        losses = torch.tensor([o["loss"] for o in optima], dtype=torch.float64)
+        low, high = (float(v) for v in torch.quantile(losses, q))
+        loss_spread = f" (90% of the refits' own optima: {low:.3f} to {high:.3f})"
     warn = ""
     if fresh_tokens is not None and best["D"] > fresh_tokens:
         warn = (f"; WARNING: D is {best['D'] / fresh_tokens:,.0f} times the {fresh_tokens:,.0f} tokens of fresh text "
                 "there are: the law assumes fresh tokens, so this D does not exist")
     edge = "; the optimum is at the edge of the range searched" if best["at_edge"] else ""
     words = (f"C = {compute:.3g} FLOPs: predicted optimum N = {best['N']:.3g}, D = {best['D']:.3g} "
-             f"({best['tokens_per_parameter']:.3g} tokens per parameter{spread}), loss {best['loss']:.3f} {unit}; "
+             f"({best['tokens_per_parameter']:.3g} tokens per parameter{spread}), loss {best['loss']:.3f} {unit}"
+             f"{loss_spread}; "
              f"on one {gpu['name']} at {utilisation:.0%} of its {peak:g} TFLOP/s ({dtype}, specification): "
              f"{_when(days)}{warn}{edge}")
     return words, fig
@@ -561,7 +560,8 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
 
 def budget_explorer(law: Law, gpus: Sequence[Mapping], *, compute: float = 1e18, utilisation: float = 0.4,
                     laws: Sequence[Law] = (), fresh_tokens: float | None = None,
-                    fitted_n: tuple[float, float] | None = None, unit: str = "bits per byte") -> None:
+                    fitted_n: tuple[float, float] | None = None, unit: str = "bits per byte",
+                    law_name: str = "the fitted law") -> None:
     """A compute-budget slider and a GPU menu: the predicted optimal N and D with their range, the loss, and the
     days on that GPU."""
     from labkit.explorer import explorer
@@ -573,6 +573,7 @@ def budget_explorer(law: Law, gpus: Sequence[Mapping], *, compute: float = 1e18,
                                                  description="compute", continuous_update=False)),
                     ("gpu", w.Dropdown(options=names, value=names[0], description="GPU"))]],
         lambda compute, gpu: budget_render(law, compute, by_name[gpu], utilisation=utilisation, laws=laws,
-                                           fresh_tokens=fresh_tokens, fitted_n=fitted_n, unit=unit),
+                                           fresh_tokens=fresh_tokens, fitted_n=fitted_n, unit=unit,
+                                           law_name=law_name),
         compute=compute, gpu=names[0],
     )

@@ -119,8 +119,9 @@ def test_lesson_11_sweep_reproduces_one_run() -> None:
                    p["batch_size"] * p["context"]) for r in runs.values()]
     noise = max(others) / min(others) - 1  # this point's spread over the seeds
     train, val = (torch.tensor(list(data.corpus(split).encode()), dtype=torch.long) for split in ("train", "val"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the lesson runs
+    threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
+    torch.set_num_threads(1)  # as the lesson runs: one thread, in float64
+    torch.set_default_dtype(torch.float64)
     try:
         torch.manual_seed(0)
         model = gpt.GPT(gpt.GPTConfig(vocab=256, context=p["context"], layers=1, width=width, heads=2))
@@ -129,5 +130,6 @@ def test_lesson_11_sweep_reproduces_one_run() -> None:
         again = sc.validation_loss(model, val[:16_384], p["context"]) / math.log(2)
     finally:
         torch.set_num_threads(threads)
+        torch.set_default_dtype(dtype)
     why = f"d = {width}, {n_steps} steps, seed 0: shipped {stored:.4f}, retrained {again:.4f}; seeds: {noise:.2%} apart"
     assert abs(again / stored - 1) <= max(noise, 0.005), why

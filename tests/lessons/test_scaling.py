@@ -171,10 +171,9 @@ def test_the_optimum_on_a_budget_is_the_closed_form() -> None:
 
 
 def test_compute_curves_and_the_multiplier() -> None:
-    c = torch.logspace(12, 16, 8, dtype=torch.float64)
     better, worse = (1.5, 40.0, 0.12), (1.5, 90.0, 0.12)
-    fitted = sc.fit_compute_curve(c, better[0] + better[1] * c ** -better[2])
-    assert fitted == pytest.approx(better, rel=1e-3)
+    line = (0.0, 40.0, 0.12)  # no floor: a straight line on log-log axes, as the lesson fits a frontier
+    assert sc.compute_for_loss(line, 2.0) == pytest.approx((40.0 / 2.0) ** (1 / 0.12))
     target = 2.0
     assert better[0] + better[1] * sc.compute_for_loss(better, target) ** -better[2] == pytest.approx(target)
     assert sc.compute_multiplier(better, worse, target) == pytest.approx((90 / 40) ** (1 / 0.12))
@@ -246,6 +245,9 @@ def test_figures_and_explorer_draw(capsys: pytest.CaptureFixture[str]) -> None:
                           dtype=torch.float64)
     low, high = torch.quantile(ratios, torch.tensor([0.05, 0.95], dtype=torch.float64)).tolist()
     assert f"90% of 5 bootstrap refits: {low:.3g} to {high:.3g}" in words
+    losses = torch.tensor([sc.optimal_on_budget(law, 6e17)["loss"] for law in others], dtype=torch.float64)
+    low, high = torch.quantile(losses, torch.tensor([0.05, 0.95], dtype=torch.float64)).tolist()
+    assert low < high and f"(90% of the refits' own optima: {low:.3f} to {high:.3f})" in words, "the loss's interval"
     assert f"WARNING: D is {best['D'] / 1e6:,.0f} times the 1,000,000 tokens of fresh text" in words
     plt.close(fig)
     t4 = {"name": "T4-like", "peak_tflops": {"float32": 8.1, "float16": 65.0, "bfloat16": None}}

@@ -478,11 +478,12 @@ def test_lesson_11_scaling() -> None:
     naive_error, trend_error = naive / measured - 1, trend / measured - 1
     assert float(naive_line.group(1)) == naive and abs(100 * naive_error - float(naive_line.group(2))) < 0.06
     trend_line = re.search(r"trend of the two widest ([\d.]+): error ([+-][\d.]+)%; the chosen law is (better than|"
-                           r"worse than|tied with) the trend \(a tie: a difference within two seed-to-seed standard "
-                           r"deviations of that comparison, estimated from the shipped sweep's 3 seeds: ([\d.]+)% "
-                           r"against the best so far, ([\d.]+)% against the trend\)", out)
+                           r"worse than|tied with) the trend", out)
     assert float(trend_line.group(1)) == trend and abs(100 * trend_error - float(trend_line.group(2))) < 0.06
-    ties = {"naive": float(trend_line.group(4)) / 100, "trend": float(trend_line.group(5)) / 100}
+    tie_line = re.search(r"a tie: a gap in \|error\| within two seed-to-seed standard deviations of that comparison, "
+                         r"from the shipped sweep's 3 seeds: ([\d.]+)% against the best so far, ([\d.]+)% against the "
+                         r"trend", out)
+    ties = {"naive": float(tie_line.group(1)) / 100, "trend": float(tie_line.group(2)) / 100}
 
     def said(ours, theirs, tie):
         gap = abs(ours) - abs(theirs)
@@ -585,7 +586,7 @@ def test_lesson_11_scaling() -> None:
         r"([\d,.]+) tokens per parameter", out).groups())
     assert r_low <= r_high and ratio > 0
     assert re.search(r"Kaplan's law: N = [\d,]+, D = [\d,]+, [\d,.]+ tokens per parameter", out)
-    assert len(re.findall(r"with E held at [\d.]+: RMS error [\d.]+%, [\d,.]+ tokens per parameter", out)) == 3
+    assert len(re.findall(r"with E held at [\d.]+: RMS error [\d.]+%, [\d,.]+ tokens per parameter", out)) >= 3
     for line in re.findall(r"(?m)^C = .*law: N = .*$", out):
         d_ = float(re.search(r"D = ([\d,]+)", line).group(1).replace(",", ""))
         assert ("WARNING" in line and "fresh text" in line) == (d_ > 340_658), f"D past the fresh text: {line}"

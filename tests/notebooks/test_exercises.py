@@ -161,8 +161,12 @@ CASES = [
      "raise a ValueError", L11_SCALING),
     ("11_scaling", "l11_compute_optimal",
      ("(C / 6) ** (b / (a + b))", "(C / 6) ** (a / (a + b))  # the exponents swapped"), "at C =", L11_SCALING),
-    ("11_scaling", "l11_step_up",  # leave one width out, not a step up: wider widths leak into the fit
-     ('p["width"] < width]', 'p["width"] != width]'), "only widths narrower than asked", L11_SCALING),
+    ("11_scaling", "l11_isoflop",  # the loss interpolated linearly in D, not in log D
+     ('share = math.log(d / before["D"]) / math.log(after["D"] / before["D"])',
+      'share = (d - before["D"]) / (after["D"] - before["D"])'), "interpolate linearly in log D", L11_SCALING),
+    ("11_scaling", "l11_isoflop",  # a bottom outside the widths trained, reported as the optimum
+     ("    if not profile[0][0] <= n_opt <= profile[-1][0]:\n", "    if False:  # the parabola knows best\n"),
+     "the parabola's bottom is outside the profile's N", L11_SCALING),
 ]
 
 
