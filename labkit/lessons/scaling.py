@@ -388,7 +388,8 @@ def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, ob
                     bar = [100 * (float(law(p["N"], p["D"])) / v - 1) for v in other]
                     ax.plot([p["N"] * (1 + 0.03 * k)] * 2, [min(bar), max(bar)], "-", color=color, lw=3, alpha=0.35)
         if seeds:
-            ax.plot([], [], "-", color="gray", lw=3, alpha=0.35, label="against the other seeds")
+            ax.plot([], [], "-", color="gray", lw=3, alpha=0.35,
+                    label="against the other seeds (a bar, in its D's colour)")
         ax.axhline(0, color="black", lw=0.8)
         ax.set_ylim(-1.1 * top, 1.1 * top)  # both panels on one scale
         _log_axes(ax)
@@ -422,7 +423,7 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
         (n1, l1), (n2, l2) = ((p["N"], p["loss"]) for p in same[-2:])
         ax.plot([n1, n_new], [l1, trend], ":", color="gray", lw=1.2, label=f"naive guess: the trend, {trend:.3f}")
     if measured is not None:
-        ax.plot([n_new], [measured], "*", color="black", ms=13, label=f"measured {measured:.3f}")
+        ax.plot([n_new], [measured], "*", color="black", ms=13, zorder=5, label=f"measured {measured:.3f}")
     _log_axes(ax)
     ax.set_xlabel("parameters N")
     ax.set_ylabel(f"validation loss ({unit})")
