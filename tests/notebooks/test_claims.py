@@ -560,6 +560,15 @@ def test_lesson_11_scaling() -> None:
         else:
             assert 0 < int(line.group(1)) < 3, "Kaplan's errors on both sides"
     assert "d = 64 preferred c = 0.4 in every seed" in prose
+    from labkit import data
+
+    margins = [r["metrics"]["rates"]["tuning_by_width"]["64"] for r in data.measured_sweep("11_scaling_sweep")]
+    margins = sorted(100 * (t["0.2"] / t["0.4"] - 1) for t in margins)  # what c = 0.4 gained at d = 64
+    assert f"by only {margins[0]:.1f} to {margins[-1]:.1f}% of the tuning loss" in prose
+    tuned = re.search(r"the held-back model at c = [\d.]+ instead: [\d.]+ bits per byte, ([+-][\d.]+)% against the "
+                      r"rule's c = [\d.]+: (at this length the larger c is worse|the rule's rate held)", out)
+    assert (float(tuned.group(1)) > 0) == tuned.group(2).startswith("at this length the larger c is worse")
+    assert tuned.group(2).startswith("at this length"), "the prose says the larger c hurts at 1,000 steps"
     for w in (4, 8, 16, 32):  # "the narrower widths preferred 0.2 in most seeds"
         liked = re.search(rf"(?m)^d = {w}: the tuning text prefers c = ([\d., ]+) in the 3 seeds", out).group(1)
         assert [float(v) for v in liked.split(", ")].count(0.2) >= 2, f"d = {w}: {liked}"
