@@ -434,9 +434,9 @@ def prediction_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, 
 
 def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float, truth: float | None = None,
                    cut: float | None = None, sample: float | None = None, interval: tuple[float, float] | None = None,
-                   unit: str = "bits per letter"):
+                   open_below: bool = False, unit: str = "bits per letter"):
     """The fit's RMS error with E held at each value: a flat profile means the data cannot tell those Es apart.
-    ``interval``: E's profile interval, shaded."""
+    ``interval``: E's profile interval, shaded; ``open_below``: its lower end is only the edge of the values tried."""
     from labkit.plot import figure
 
     fig, ax = figure(width=6.5, height=3.8)
@@ -453,8 +453,9 @@ def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float
         ax.axvline(sample, color="tab:red", ls=":", lw=1.2, label=f"the source's own score here = {sample:.3f}")
     if interval is not None:  # drawn only over the values shown; the label gives its ends wherever they are
         shown = [v for v in (*values, best, truth, sample) if v is not None]
-        ax.axvspan(*interval, color="tab:green", alpha=0.12, label=f"E's 90% interval: {interval[0]:.3f} to "
-                                                                    f"{interval[1]:.3f}")
+        words = (f"E up to {interval[1]:.3f} (no lower end within the values tried)" if open_below else
+                 f"{interval[0]:.3f} to {interval[1]:.3f}")
+        ax.axvspan(*interval, color="tab:green", alpha=0.12, label=f"E's 90% interval: {words}")
         pad = 0.02 * (max(shown) - min(shown))
         ax.set_xlim(min(shown) - pad, max(shown) + pad)
     ax.set_xlabel(f"E held at ({unit})")
