@@ -52,7 +52,8 @@ def explorer(controls: Callable[[Any], list[Row]], render: Callable[..., tuple[s
 
     def redraw(*_: Any) -> None:
         words, fig = render(**{name: control.value for name, control in named.items()})
-        text.value = f"<b>{html.escape(words)}</b>"  # the words may hold '<' ("loss < 1e-4")
+        # the words may hold '<' ("loss < 1e-4"), and line breaks, which HTML would run together
+        text.value = "<b>" + html.escape(words).replace("\n", "<br>") + "</b>"
         picture.value = png(fig)  # one message to the front end; no Output widget for a client to mimic
 
     for control in named.values():

@@ -543,18 +543,18 @@ def budget_render(law: Law, compute: float, gpu: Mapping, *, utilisation: float,
         q = torch.tensor([0.05, 0.95], dtype=torch.float64)
         low, high = (float(v) for v in torch.quantile(
             torch.tensor([o["tokens_per_parameter"] for o in optima], dtype=torch.float64), q))
-        spread = f", 90% of {len(laws)} bootstrap refits: {low:.3g} to {high:.3g}"
+        spread = f" (90% of {len(laws)} bootstrap refits: {low:.3g} to {high:.3g})"
         losses = torch.tensor([o["loss"] for o in optima], dtype=torch.float64)
         low, high = (float(v) for v in torch.quantile(losses, q))
         loss_spread = f" (90% of the refits' own optima: {low:.3f} to {high:.3f})"
     warn = ""
     if fresh_tokens is not None and best["D"] > fresh_tokens:
-        warn = (f"; WARNING: D is {best['D'] / fresh_tokens:,.0f} times the {fresh_tokens:,.0f} tokens of fresh text "
+        warn = (f"\nWARNING: D is {best['D'] / fresh_tokens:,.0f} times the {fresh_tokens:,.0f} tokens of fresh text "
                 "there are: the law assumes fresh tokens, so this D does not exist")
-    edge = "; the optimum is at the edge of the range searched" if best["at_edge"] else ""
-    words = (f"C = {compute:.3g} FLOPs: predicted optimum N = {best['N']:.3g}, D = {best['D']:.3g} "
-             f"({best['tokens_per_parameter']:.3g} tokens per parameter{spread}), loss {best['loss']:.3f} {unit}"
-             f"{loss_spread}; "
+    edge = "\nthe optimum is at the edge of the range searched" if best["at_edge"] else ""
+    words = (f"C = {compute:.3g} FLOPs: predicted optimum N = {best['N']:.3g}, D = {best['D']:.3g}\n"
+             f"  {best['tokens_per_parameter']:.3g} tokens per parameter{spread}\n"
+             f"  loss {best['loss']:.3f} {unit}{loss_spread}\n"
              f"on one {gpu['name']} at {utilisation:.0%} of its {peak:g} TFLOP/s ({dtype}, specification): "
              f"{_when(days)}{warn}{edge}")
     return words, fig

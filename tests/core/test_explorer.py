@@ -64,3 +64,15 @@ def test_live_explorer_redraws_text_and_figure_when_a_control_moves(monkeypatch)
 def _close_figures():
     yield
     matplotlib.pyplot.close("all")
+
+
+def test_live_explorer_keeps_the_words_line_breaks(monkeypatch) -> None:
+    import ipywidgets as w
+
+    shown: list = []
+    monkeypatch.setattr(labkit.explorer, "headless", lambda: False)
+    monkeypatch.setattr(labkit.plot, "in_ipython", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **_: shown.extend(objs))
+    explorer(_controls, lambda n, word: (f"{word}: n = {n}\nloss < 1", _render(n, word)[1]), n=3, word="a")
+    text = next(c for c in shown[-1].children if isinstance(c, w.HTML))
+    assert text.value == "<b>a: n = 3<br>loss &lt; 1</b>", "a line break in the words is a line break on the page"

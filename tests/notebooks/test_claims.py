@@ -437,42 +437,42 @@ def test_lesson_11_scaling() -> None:
     # the fitter finds a law it is given; each fit reports its bounds; the width gain follows its numbers
     assert "a known law, refitted from 12 exact points: E 1.5 (true 1.5)" in out
     assert re.search(r"parameters on a bound: (none|\w+)", out)
-    short, long_, word = re.search(r"the loss falls ([\d.]+) bits at the shortest runs and ([\d.]+) at the longest: "
-                                   r"width is worth (more|less) with more data", out).groups()
+    short, long_, word = re.search(r"the loss falls ([\d.]+) bits at the shortest runs and ([\d.]+) at the longest:"
+                                   r"\s+width is worth (more|less) with more data", out).groups()
     assert (word == "more") == (float(long_) > float(short))
     # the prediction: each law's band and backtest printed before training; the choice is the smaller backtest
-    laws = {m.group(1): (float(m.group(2)), int(m.group(3)), float(m.group(4)), float(m.group(5)), float(m.group(6)))
-            for m in re.finditer(r"(Hoffmann|Kaplan): d = \d+, N = [\d,]+, D = [\d,]+: predicted ([\d.]+) bits per \w+ "
-                                 r"\(90% band, (\d+) refits and the misfit [\d.]+%: ([\d.]+) to ([\d.]+)\); backtest "
-                                 r"\(widths up to \d+ predicting \d+\): ([+-][\d.]+)%; steps up err [+-][\d.]+% on "
-                                 r"average", out)}
+    refits = int(re.search(r"band: 90% of (\d+) refits, spread by the misfit", out).group(1))
+    laws = {m.group(1): (float(m.group(2)), refits, float(m.group(3)), float(m.group(4)), float(m.group(5)))
+            for m in re.finditer(r"(?m)^ *(Hoffmann|Kaplan) +([\d.]+) +([\d.]+) to ([\d.]+) +([+-][\d.]+)% +[\d.]+% +"
+                                 r"[+-][\d.]+%$", out)}
     assert set(laws) == {"Hoffmann", "Kaplan"} and all(v[1] >= 200 for v in laws.values()), "200 refits at least"
     chosen = re.search(r"chosen before training, by the smaller backtest error: (\w+)'s law, ([\d.]+) \(([\d.]+) to "
-                       r"([\d.]+)\); naive guesses: the best so far at this D ([\d.]+), the trend of the two widest "
-                       r"([\d.]+)", out)
+                       r"([\d.]+)\)", out)
+    guesses = re.search(r"naive guesses: the best so far at this D ([\d.]+), the trend of the two widest ([\d.]+)", out)
     assert chosen.group(1) == min(laws, key=lambda name: abs(laws[name][4]))
     assert float(chosen.group(2)) == laws[chosen.group(1)][0]
-    naive, trend = float(chosen.group(5)), float(chosen.group(6))
+    naive, trend = float(guesses.group(1)), float(guesses.group(2))
     # the naive guesses from the table: the best loss at the longest run, and the line through the two widest
     table_rows = re.findall(r"(?m)^d = +(\d+), N = +([\d,]+): ([\d., ]+)$", out.split("the check of c = ")[0])
     at_longest = [(float(n.replace(",", "")), float(losses.split(", ")[-1])) for _w, n, losses in table_rows]
     assert naive == min(v for _, v in at_longest)
     (n1, l1), (n2, l2) = sorted(at_longest)[-2:]
-    n_new = float(re.search(r"Hoffmann: d = \d+, N = ([\d,]+),", out).group(1).replace(",", ""))
+    n_new = float(re.search(r"the held-back model: d = \d+, N = ([\d,]+),", out).group(1).replace(",", ""))
     line_through = l2 + (l2 - l1) / math.log(n2 / n1) * math.log(n_new / n2)
     assert trend == pytest.approx(line_through, abs=0.003)  # from losses printed to 3 decimals
     lo_c, hi_c = float(chosen.group(3)), float(chosen.group(4))
     holds = re.search(r"the chosen band (contains|excludes) the best so far", out).group(1)
     assert (holds == "contains") == (lo_c <= naive <= hi_c)
-    measured = None
-    for m in re.finditer(r"(Hoffmann|Kaplan)( \(chosen\))?: predicted ([\d.]+), measured ([\d.]+) bits per \w+: error "
-                         r"([+-][\d.]+)%; (inside|outside) its 90% band; backtest said ([+-][\d.]+)%", out):
-        name, predicted, measured = m.group(1), float(m.group(3)), float(m.group(4))
+    measured = float(re.search(r"the held-back model, trained: ([\d.]+) bits per", out).group(1))
+    compared = 0
+    for m in re.finditer(r"(?m)^ *(Hoffmann|Kaplan)( \(chosen\))? +([\d.]+) +()([+-][\d.]+)% +(inside|outside) +"
+                         r"([+-][\d.]+)%$", out):
+        name, predicted, compared = m.group(1), float(m.group(3)), compared + 1
         assert predicted == laws[name][0] and bool(m.group(2)) == (name == chosen.group(1))
         assert abs(100 * (predicted / measured - 1) - float(m.group(5))) < 0.06
         assert (m.group(6) == "inside") == (laws[name][2] <= measured <= laws[name][3])
         assert float(m.group(7)) == laws[name][4]
-    assert measured is not None, "each law's prediction is set against the measurement"
+    assert compared == 2, "each law's prediction is set against the measurement"
     predicted, low, high = laws[chosen.group(1)][0], laws[chosen.group(1)][2], laws[chosen.group(1)][3]
     error = predicted / measured - 1
     naive_line = re.search(r"naive guess ([\d.]+): error ([+-][\d.]+)%; the chosen law is (better than|worse "
@@ -482,8 +482,8 @@ def test_lesson_11_scaling() -> None:
     trend_line = re.search(r"trend of the two widest ([\d.]+): error ([+-][\d.]+)%; the chosen law is (better than|"
                            r"worse than|tied with) the trend", out)
     assert float(trend_line.group(1)) == trend and abs(100 * trend_error - float(trend_line.group(2))) < 0.06
-    tie_line = re.search(r"a tie: a gap in \|error\| within two seed-to-seed standard deviations of that comparison, "
-                         r"from the shipped sweep's 3 seeds: ([\d.]+)% against the best so far, ([\d.]+)% against the "
+    tie_line = re.search(r"a tie: a gap in \|error\| within two seed-to-seed standard deviations of that comparison "
+                         r"\(the shipped sweep's 3 seeds\):\s+([\d.]+)% against the best so far, ([\d.]+)% against the "
                          r"trend", out)
     ties = {"naive": float(tie_line.group(1)) / 100, "trend": float(tie_line.group(2)) / 100}
 
@@ -497,7 +497,7 @@ def test_lesson_11_scaling() -> None:
     closer = re.search(r"the closer law this time: (\w+)'s", out).group(1)
     assert closer == min(laws, key=lambda name: abs(laws[name][0] / measured - 1))
     verdict = re.search(r"the chosen law's \((\w+)'s\) prediction was (within|within 10% but not within|not within) 5% "
-                        r".*?, (inside|outside) its band, (better than|worse than|tied with) the best so far .*? and "
+                        r".*?, (inside|outside) its band,\s+(better than|worse than|tied with) the best so far .*? and "
                         r"(better than|worse than|tied with) the trend", out)
     want = "within" if abs(error) <= 0.05 else "within 10% but not within" if abs(error) <= 0.10 else "not within"
     assert verdict.groups() == (chosen.group(1), want, "inside" if low <= measured <= high else "outside",
@@ -512,8 +512,10 @@ def test_lesson_11_scaling() -> None:
                        r"([+-][\d.]+)% +([+-][\d.]+)% +([+-][\d.]+)%  (inside|outside) band, (beats|ties|loses to) "
                        r"naive, (beats|ties|loses to) trend$", out)
     assert len(seeds) == 3, "three seeds in the shipped sweep"
-    tie_n, tie_t = (float(v) for v in re.search(r"a gap within two of that comparison's seed-to-seed standard "
-                                                 r"deviations, ([\d.]+)% and ([\d.]+)%\)", out).groups())
+    tallies = {g: re.search(rf"against {g}: beats in (\d), ties in (\d), loses to in (\d) \(a tie: within ([\d.]+)%\)"
+                            rf"\s+the law's error is smaller in (\d) of 3, whatever the margin", out).groups()
+               for g in ("the best so far", "the trend")}
+    tie_n, tie_t = (float(tallies[g][3]) for g in ("the best so far", "the trend"))
     assert tie_n / 100 == pytest.approx(ties["naive"], abs=1e-4)
     assert tie_t / 100 == pytest.approx(ties["trend"], abs=1e-4)
     for guess_col, tie in ((6, tie_n), (7, tie_t)):  # a tie: within 2 SD of |law's error| - |guess's| over seeds
@@ -526,26 +528,24 @@ def test_lesson_11_scaling() -> None:
             gap = abs(float(e)) - abs(float(other))
             if abs(abs(gap) - tie) > 0.06:  # clear of the line, to the printed digits
                 assert word == ("ties" if abs(gap) < tie else "beats" if gap < 0 else "loses to")
-    counts = re.search(r"in 3 seeds: within 5% in (\d), inside the band in (\d); against the best so far: beats in "
-                       r"(\d), ties in (\d), loses to in (\d); against the trend: beats in (\d), ties in (\d), loses "
-                       r"to in (\d)", out)
-    assert int(counts.group(1)) == sum(abs(float(r[3])) <= 5 for r in seeds)
-    assert int(counts.group(2)) == sum(r[9] == "inside" for r in seeds)
+    within = re.search(r"in 3 seeds: within 5% in (\d), inside the band in (\d)$", out, re.M).groups()
+    counts = [None, *within, *tallies["the best so far"][:3], *tallies["the trend"][:3]]  # counts[1] .. counts[8]
+    assert int(counts[1]) == sum(abs(float(r[3])) <= 5 for r in seeds)
+    assert int(counts[2]) == sum(r[9] == "inside" for r in seeds)
     for k, word in enumerate(("beats", "ties", "loses to")):
-        assert int(counts.group(3 + k)) == sum(r[10] == word for r in seeds)
-        assert int(counts.group(6 + k)) == sum(r[11] == word for r in seeds)
+        assert int(counts[3 + k]) == sum(r[10] == word for r in seeds)
+        assert int(counts[6 + k]) == sum(r[11] == word for r in seeds)
     for errors, high, total in re.findall(r"(?:errors|backtests) ([^(]+) \(too high in (\d) of (\d)\)", out):
         values = [float(v) for v in re.findall(r"([+-][\d.]+)%", errors)]
         assert len(values) == int(total) == 3 and sum(v > 0 for v in values) == int(high)
     # the paragraph on what the shipped sweep found says what the outputs say
     assert "Against both naive guesses it tied in every seed" in prose
-    assert (counts.group(3), counts.group(4), counts.group(5)) == ("0", "3", "0")
-    assert (counts.group(6), counts.group(7), counts.group(8)) == ("0", "3", "0")
-    ahead = {g: int(re.search(rf"the law's error is smaller than {g}'s in (\d) of 3 seeds", out).group(1))
-             for g in ("the best so far", "the trend")}
+    assert (counts[3], counts[4], counts[5]) == ("0", "3", "0")
+    assert (counts[6], counts[7], counts[8]) == ("0", "3", "0")
+    ahead = {g: int(tallies[g][4]) for g in ("the best so far", "the trend")}
     assert ahead == {"the best so far": 2, "the trend": 1}, "smaller than best-so-far's in two, the trend's in one"
     assert "within 5% of the held-back model in all three, inside its band in all three" in prose
-    assert counts.group(1) == "3" and counts.group(2) == "3"
+    assert counts[1] == "3" and counts[2] == "3"
     assert "every band also contains the best-so-far guess" in prose
     naive_in_band = [float(lo) <= float(m_) * (1 + float(ne_) / 100) <= float(hi)  # the best so far, in the band
                      for _s, _p, m_, _e, lo, hi, ne_, *_rest in seeds]
@@ -553,8 +553,8 @@ def test_lesson_11_scaling() -> None:
     assert "every one of its predictions and backtests is too high" in prose
     assert "Kaplan's errors fall on both sides" in prose
     for name in ("Hoffmann", "Kaplan"):
-        line = re.search(rf"{name}'s law in the 3 seeds: errors .* \(too high in (\d) of 3\); backtests .* \(too high "
-                         rf"in (\d) of 3\)", out)
+        line = re.search(rf"{name}'s law: errors .* \(too high in (\d) of 3\); backtests .* \(too high in (\d) of 3\)",
+                         out)
         if name == "Hoffmann":
             assert line.groups() == ("3", "3")
         else:
@@ -566,7 +566,7 @@ def test_lesson_11_scaling() -> None:
     margins = sorted(100 * (t["0.2"] / t["0.4"] - 1) for t in margins)  # what c = 0.4 gained at d = 64
     assert f"by only {margins[0]:.1f} to {margins[-1]:.1f}% of the tuning loss" in prose
     tuned = re.search(r"the held-back model at c = [\d.]+ instead: [\d.]+ bits per byte, ([+-][\d.]+)% against the "
-                      r"rule's c = [\d.]+: (at this length the larger c is worse|the rule's rate held)", out)
+                      r"rule's c = [\d.]+:\s+(at this length the larger c is worse|the rule's rate held)", out)
     assert (float(tuned.group(1)) > 0) == tuned.group(2).startswith("at this length the larger c is worse")
     assert tuned.group(2).startswith("at this length"), "the prose says the larger c hurts at 1,000 steps"
     for w in (4, 8, 16, 32):  # "the narrower widths preferred 0.2 in most seeds"
@@ -580,13 +580,13 @@ def test_lesson_11_scaling() -> None:
         agree = sum(float(v) == float(check.group(3)) for v in liked.split(", "))
         assert (f"in only {agree} of 3" in rest) == (agree < 3), f"d = {w}"
     # the floor: no model below H, the source scores about H, and the words about E follow the numbers
-    floor = re.search(r"true entropy rate H = ([\d.]+) bits per letter .* the source itself scores ([\d.]+) on the "
+    floor = re.search(r"true entropy rate H = ([\d.]+) bits per letter .*\nthe source itself scores ([\d.]+) on the "
                       r"([\d,]+) validation letters \(standard error ([\d.]+)\)", out)
     H, sample, se = float(floor.group(1)), float(floor.group(2)), float(floor.group(4))
     assert abs(H - sample) < 4 * se + 0.001
     assert "every model above H: True" in out and "No trained model goes below $H$" in prose
     e_low, e_high, where, where_sample = re.search(
-        r"fitted E = [\d.]+ \(90% of \d+ refits: ([\d.]+) to ([\d.]+)\); .*H is (inside|OUTSIDE) E's interval, the "
+        r"fitted E = [\d.]+ \(90% of \d+ refits: ([\d.]+) to ([\d.]+)\): H is (inside|OUTSIDE) E's interval, the "
         r"source's own score (inside|OUTSIDE)", out).groups()
     assert (where == "inside") == (float(e_low) <= H <= float(e_high))
     assert (where_sample == "inside") == (float(e_low) <= sample <= float(e_high))
@@ -598,19 +598,23 @@ def test_lesson_11_scaling() -> None:
     assert (corner.group(2) == "BELOW H") == (float(corner.group(1)) < H - 2 * se - 0.001)
     below, fits = (int(v) for v in re.search(r"the fitted E is below H in (\d) of the (\d) shipped seeds",
                                              out).groups())
-    shipped_e = [(float(h), float(e)) for h, e in re.findall(r"H ([\d.]+), E ([\d.]+) \[", out)]
+    floor_rows = re.findall(r"(?m)^ +\d +([\d.]+) +([\d.]+) +([\d.]+) to ([\d.]+) +([\d.]+) to ([\d.]+)"
+                            r"( \(open below\))?$", out.split("the shipped seeds, each its own source")[1])
+    shipped_e = [(float(r[0]), float(r[1])) for r in floor_rows]
     assert fits == len(shipped_e) == 3 and below == sum(e < h for h, e in shipped_e)
     assert (f"a sign test gives p = {0.5 ** fits:.3f}" in out) == (below == fits)
     # compute-optimal: an interval, both laws, E held; Chinchilla's approaches quoted apart; the words follow
     ratio, r_low, r_high = (float(v.replace(",", "")) for v in re.search(
-        r"Hoffmann's law: N = [\d,]+, D = [\d,]+, ([\d,.]+) tokens per parameter.*?; 90% of \d+ refits: ([\d,.]+) to "
-        r"([\d,.]+) tokens per parameter", out).groups())
+        r"Hoffmann's law: N = [\d,]+, D = [\d,]+, ([\d,.]+) tokens per parameter[\s\S]*?\n  90% of \d+ refits: "
+        r"([\d,.]+) to ([\d,.]+) tokens per parameter", out).groups())
     assert r_low <= r_high and ratio > 0
     assert re.search(r"Kaplan's law: N = [\d,]+, D = [\d,]+, [\d,.]+ tokens per parameter", out)
-    assert len(re.findall(r"with E held at [\d.]+: RMS error [\d.]+%, [\d,.]+ tokens per parameter", out)) >= 3
-    for line in re.findall(r"(?m)^C = .*law: N = .*$", out):
-        d_ = float(re.search(r"D = ([\d,]+)", line).group(1).replace(",", ""))
-        assert ("WARNING" in line and "fresh text" in line) == (d_ > 340_658), f"D past the fresh text: {line}"
+    held_rows = re.findall(r"(?m)^ +[\d.]+ +[\d.]+% +[\d.]+ +[\d.]+ +[\d,.]+ +[\d.]+$", out)
+    assert len(held_rows) >= 6, "E held at three values or more, at this lesson's budget and at the explorer's"
+    optima = re.findall(r"(?m)^(?:Hoffmann|Kaplan)'s law: N = [\d,]+, D = ([\d,]+), .*\n(  WARNING: .*)?", out)
+    assert len(optima) == 2
+    for d_, warning in optima:
+        assert ("fresh text" in warning) == (float(d_.replace(",", "")) > 340_658), f"D past the fresh text: {d_}"
     assert "= 20 tokens per parameter (approaches 1 and 2)" in out
     assert re.search(r"approach 3's fitted law gives N = 3.2\de\+10, D = 2.9\de\+12: 9\d tokens per parameter", out)
     words = re.search(r"this fit against Chinchilla's 20: (more data per parameter|fewer tokens per parameter|the "
@@ -629,22 +633,25 @@ def test_lesson_11_scaling() -> None:
     m_low, m_high = (float(v.replace(",", "")) for v in re.search(
         r"redraws of the runs, each with its own seed-to-seed scatter: ([\d,.]+)x to ([\d,.]+)x", out).groups())
     assert m_low <= m_high
-    assert (": it includes 1, so this run alone cannot say AdamW is better" in out) == (m_low <= 1)
-    seeds_line = re.search(r"the shipped sweep's seeds: (.*)", out).group(1)
+    assert (":\n  it includes 1, so this run alone cannot say AdamW is better" in out) == (m_low <= 1)
+    seeds_line = re.search(r"the shipped sweep's seeds \(longer runs, another target loss\): (.*\n.*)", out).group(1)
     seeds_mult = [(float(v), float(lo), float(hi)) for v, lo, hi in re.findall(r"([\d.]+)x \[([\d.]+), ([\d.]+)\]",
                                                                                  seeds_line)]
     above, exclude = (int(v) for v in re.search(r"above 1 in (\d) of 3 seeds; (\d) of them exclude 1",
                                                  seeds_line).groups())
     assert len(seeds_mult) == 3 and above == sum(v > 1 for v, _, _ in seeds_mult)
     assert exclude == sum(lo > 1 for _, lo, _ in seeds_mult)
-    shipped_floor = re.search(r"the shipped seeds \(each its own source\): H inside E's bootstrap interval in (\d) "
-                              r"of 3, the source's own score in (\d) of 3: (.*)", out)
-    rows = re.findall(r"H ([\d.]+), E [\d.]+ \[([\d.]+), ([\d.]+)\]", shipped_floor.group(3))
-    assert int(shipped_floor.group(1)) == sum(float(lo) <= float(h) <= float(hi) for h, lo, hi in rows)
+    shipped_floor = re.search(r"H inside E's bootstrap interval in (\d) of 3, the source's own score in (\d) of 3", out)
+    assert len(floor_rows) == 3
+    assert int(shipped_floor.group(1)) == sum(float(lo) <= float(h) <= float(hi) for h, _e, lo, hi, *_ in floor_rows)
+    profile_in, open_n = (int(v) for v in re.search(r"H inside E's profile interval in (\d) of 3; (\d) of them open "
+                                                     r"below", out).groups())
+    assert profile_in == sum(float(lo) <= float(h) <= float(hi) for h, _e, _a, _b, lo, hi, _o in floor_rows)
+    assert open_n == sum(bool(r[6]) for r in floor_rows)
     p_low, p_high, h_in, s_in = re.search(r"E's interval from its profile \(90%, F test\): ([\d.]+) to ([\d.]+).*?; H "
                                           r"(inside|OUTSIDE), the source's own score (inside|OUTSIDE)", out).groups()
     assert (h_in == "inside") == (float(p_low) <= H <= float(p_high))
     assert (s_in == "inside") == (float(p_low) <= sample <= float(p_high))
     # the explorer: an interval, and the law it reads named
-    assert re.search(r"tokens per parameter, 90% of \d+ bootstrap refits: [\d.e+]+ to [\d.e+]+\)", out)
+    assert re.search(r"tokens per parameter \(90% of \d+ bootstrap refits: [\d.e+]+ to [\d.e+]+\)", out)
     assert "the explorer's law: the shipped sweep's fit" in out
