@@ -386,9 +386,11 @@ def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, ob
                 other = (seeds or {}).get((p["N"], p["D"]))
                 if other:
                     bar = [100 * (float(law(p["N"], p["D"])) / v - 1) for v in other]
-                    ax.plot([p["N"] * (1 + 0.03 * k)] * 2, [min(bar), max(bar)], "-", color=color, lw=3, alpha=0.35)
+                    x = [p["N"] * (1 + 0.03 * k)] * 2  # a dark edge, so that a pale colour (yellow) still shows
+                    ax.plot(x, [min(bar), max(bar)], "-", color="0.3", lw=4.2, alpha=0.6, solid_capstyle="butt")
+                    ax.plot(x, [min(bar), max(bar)], "-", color=color, lw=3, alpha=0.8, solid_capstyle="butt")
         if seeds:
-            ax.plot([], [], "-", color="gray", lw=3, alpha=0.35,
+            ax.plot([], [], "-", color="gray", lw=3, alpha=0.8,
                     label="against the other seeds (a bar, in its D's colour)")
         ax.axhline(0, color="black", lw=0.8)
         ax.set_ylim(-1.1 * top, 1.1 * top)  # both panels on one scale
@@ -467,7 +469,7 @@ def profile_figure(values: Sequence[float], rms: Sequence[float], *, best: float
 def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: Mapping[str, tuple[float, float, float]],
                     target: float, *, reached: Mapping[str, float | None] | None = None, unit: str = "bits per byte"):
     """Each method's runs (dots), its frontier read from the points (solid) and its fitted L(C) = E + a·C^(−γ)
-    (dashed; E = 0 draws a straight line on these log-log axes), the target loss, and where each frontier reaches
+    (dashed; power laws, curved here since the loss axis is linear), the target loss, and where each frontier reaches
     it (crosses)."""
     from labkit.plot import figure
 

@@ -644,10 +644,35 @@ def test_lesson_11_scaling() -> None:
     shipped_floor = re.search(r"H inside E's bootstrap interval in (\d) of 3, the source's own score in (\d) of 3", out)
     assert len(floor_rows) == 3
     assert int(shipped_floor.group(1)) == sum(float(lo) <= float(h) <= float(hi) for h, _e, lo, hi, *_ in floor_rows)
-    profile_in, open_n = (int(v) for v in re.search(r"H inside E's profile interval in (\d) of 3; (\d) of them open "
-                                                     r"below", out).groups())
+    profile_in, open_n = (int(v) for v in re.search(r"H inside E's profile interval in (\d) of 3; (\d) of the 3 "
+                                                     r"intervals open below", out).groups())
     assert profile_in == sum(float(lo) <= float(h) <= float(hi) for h, _e, _a, _b, lo, hi, _o in floor_rows)
     assert open_n == sum(bool(r[6]) for r in floor_rows)
+    covered_open = sum(float(lo) <= float(h) <= float(hi) and bool(o) for h, _e, _a, _b, lo, hi, o in floor_rows)
+    summary_open = re.search(r"inside its profile interval in \d of 3\n  \((\d) of those open below", out)
+    assert (int(summary_open.group(1)) if summary_open else 0) == covered_open, "the summary says which are open below"
+    # the lesson's four findings, stated before the runs: each as the outputs say
+    assert "in every shipped seed, though no single seed's interval excludes a factor of 1" in prose
+    assert above == 3 and exclude == 0
+    assert "Over three seeds it did no better than two naive guesses" in prose and counts[4] == counts[7] == "3"
+    # the noise comparison: an F test of the two variances, its verdict by its p-value
+    f_ratio, dof1, dof2, p_value = re.search(r"F = ([\d.]+) on \((\d+), (\d+)\) degrees of freedom, p = ([\d.]+):",
+                                             out).groups()
+    from scipy.stats import f as f_dist
+
+    assert float(p_value) == pytest.approx(f_dist.sf(float(f_ratio), int(dof1), int(dof2)), abs=0.002)
+    assert ("part of its error is its form's" in out) == (float(p_value) < 0.05)
+    # the IsoFLOP reading: the counts follow the table, and the paragraph says what they say
+    iso = re.findall(r"(?m)^ +\d +[\d.e+]+ +([\d,]+) +([\d,]+) +([\d,]+) +([\d,]+) to +([\d,]+)  ", out)
+    iso = [[float(v.replace(",", "")) for v in row] for row in iso]
+    assert len(iso) == 6
+    between, above_h, in_range = (int(v) for v in re.search(
+        r"between the two laws' optima in (\d) of 6, above Hoffmann's in (\d) of 6,\s+inside the 90% range of "
+        r"Hoffmann's own refits in (\d) of 6", out).groups())
+    assert between == sum(min(k, h) <= n <= max(k, h) for n, k, h, _lo, _hi in iso)
+    assert above_h == sum(n > h for n, _k, h, _lo, _hi in iso) == 6, "'in every reading ... above Hoffmann's'"
+    assert in_range == sum(lo <= n <= hi for n, _k, _h, lo, hi in iso) and in_range < 3, "'in most of them outside'"
+    assert "In every reading the bottom lies above Hoffmann's optimum, and in most of them outside" in prose
     p_low, p_high, h_in, s_in = re.search(r"E's interval from its profile \(90%, F test\): ([\d.]+) to ([\d.]+).*?; H "
                                           r"(inside|OUTSIDE), the source's own score (inside|OUTSIDE)", out).groups()
     assert (h_in == "inside") == (float(p_low) <= H <= float(p_high))
