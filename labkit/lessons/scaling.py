@@ -484,7 +484,7 @@ def frontier_figure(runs: Mapping[str, Sequence[Mapping[str, float]]], curves: M
         xs = torch.logspace(math.log10(min(p["C"] for p in points)), math.log10(max(p["C"] for p in points)), 50,
                             dtype=torch.float64)
         ax.plot(xs, e + a * xs ** -g, "--", color=color, lw=1,
-                label=f"{name}: fitted line" if e == 0 else f"{name}: fitted L(C)")
+                label=f"{name}: fitted power law" if e == 0 else f"{name}: fitted L(C)")
         if reached and reached.get(name):
             ax.plot([reached[name]], [target], "X", color=color, ms=9,
                     label=f"{name} reaches the target: {reached[name]:.3g} FLOPs")
