@@ -387,8 +387,11 @@ def residual_figure(points: Sequence[Mapping[str, float]], laws: Mapping[str, ob
                 if other:
                     bar = [100 * (float(law(p["N"], p["D"])) / v - 1) for v in other]
                     x = [p["N"] * (1 + 0.03 * k)] * 2  # a dark edge, so that a pale colour (yellow) still shows
-                    ax.plot(x, [min(bar), max(bar)], "-", color="0.3", lw=4.2, alpha=0.6, solid_capstyle="butt")
-                    ax.plot(x, [min(bar), max(bar)], "-", color=color, lw=3, alpha=0.8, solid_capstyle="butt")
+                    low, high = min(bar), max(bar)
+                    if high - low < 0.15:  # the other seeds agree: a bar this short would read as a stray dash
+                        low, high = (low + high) / 2 - 0.075, (low + high) / 2 + 0.075
+                    ax.plot(x, [low, high], "-", color="0.3", lw=4.2, alpha=0.6, solid_capstyle="butt")
+                    ax.plot(x, [low, high], "-", color=color, lw=3, alpha=0.8, solid_capstyle="butt")
         if seeds:
             ax.plot([], [], "-", color="gray", lw=3, alpha=0.8,
                     label="against the other seeds (a bar, in its D's colour)")
