@@ -162,7 +162,7 @@ CASES = [
     ("11_scaling", "l11_fit_predict",  # no check of its own: math.log's "math domain error" raised instead
      ("    if (excess <= 0).any():\n",
       "    [math.log(v) for v in excess.tolist()]  # math.log raises for a loss at or below E\n    if False:\n"),
-     "the ValueError should name E", L11_SCALING),
+     "the ValueError should say E = ", L11_SCALING),
     ("11_scaling", "l11_compute_optimal",
      ("(C / 6) ** (b / (a + b))", "(C / 6) ** (a / (a + b))  # the exponents swapped"), "at C =", L11_SCALING),
     ("11_scaling", "l11_isoflop",  # the loss interpolated linearly in D, not in log D
