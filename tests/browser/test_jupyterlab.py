@@ -1,9 +1,11 @@
 """The workbook where learners use it: JupyterLab (started as `make lab` starts it) in headless Chromium.
 
-For every lesson: open it, run all cells, and check that every cell ran without an error, every figure
-is an image and every widget rendered; then move every control of every explorer the way a person
-would (drag a slider, press a key, pick a menu entry) and check that the figure and the text it drives
-change. Screenshots land in build/screenshots/. And the server itself: loopback only, token required.
+For every lesson: open it, run all cells with the lesson's small papermill case (tests/helpers/cases: the
+same cells as a course may set them, less work; strict nbval runs the defaults), and check that every cell
+ran without an error, every figure the kernel sent is shown as an image and every widget rendered;
+then move every control of every explorer the way a person would (drag a slider, press a key, pick a
+menu entry) and check that the figure and the text it drives change. Screenshots land in
+build/screenshots/. And the server itself: loopback only, token required.
 
 Chromium comes from the system (Debian's `chromium` package), never from a download. Without it the
 browser tests are skipped with the reason; LABKIT_REQUIRE_BROWSER=1 (set by CI) makes that a failure.
@@ -23,6 +25,7 @@ import nbformat
 import pytest
 import requests
 
+from helpers.cases import CASES
 from helpers.lab import CHROMIUM_ARGS, ROOT, LabServer, browser_missing, chromium_path
 from helpers.paths import lesson_paths
 
@@ -232,12 +235,17 @@ JS_STATE = """box => {
 }"""
 
 
-def _lesson_copy(path: Path) -> Path:
-    """A copy of the lesson without outputs: the browser runs and autosaves it, never the lesson itself."""
+def _lesson_copy(path: Path, params: dict | None = None) -> Path:
+    """A copy of the lesson without outputs: the browser runs and saves it, never the lesson itself. ``params``:
+    set at the end of the parameters cell, as papermill sets them (the cell count stays the same)."""
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    if params:
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        first.source += "\n# set by the browser test (tests/helpers/cases)\n" + "\n".join(
+            f"{name} = {value!r}" for name, value in params.items())
     WORK.mkdir(parents=True, exist_ok=True)
     copy = WORK / path.name
     nbformat.write(nb, copy)
@@ -266,6 +274,21 @@ def _cell_states(page, notebook) -> str:
     status = " ".join(page.locator("#jp-main-statusbar").inner_text().split())
     return (f"{len(cells)} code cells; queued or running: {'; '.join(running) or 'none'}; "
             f"never started: {'; '.join(unrun[:5]) or 'none'}{' …' if len(unrun) > 5 else ''}; status bar: {status!r}")
+
+
+def _saved(page, copy: Path, code_cells: int) -> list:
+    """Save the notebook from JupyterLab; return its code cells as saved, with the outputs the kernel sent."""
+    page.keyboard.press("Control+s")
+
+    def written():
+        try:
+            cells = [c for c in nbformat.read(copy, as_version=4).cells if c.cell_type == "code"]
+        except Exception:  # noqa: BLE001 - caught mid-write: read again
+            return None
+        return cells if len(cells) == code_cells and all(c.execution_count for c in cells) else None
+
+    return _wait_for(f"JupyterLab to save {copy.name} with every cell's outputs", written, 60,
+                     seen=lambda: f"{copy} last modified {time.ctime(copy.stat().st_mtime)}")
 
 
 def _kernel_idle(page) -> bool:
@@ -353,7 +376,7 @@ def _check_lesson(path: Path, lab: LabServer, page) -> None:
     """Run the lesson in JupyterLab, check every cell's output, then move every control of every explorer."""
     stored = nbformat.read(path, as_version=4)
     code = [c for c in stored.cells if c.cell_type == "code"]
-    copy = _lesson_copy(path)
+    copy = _lesson_copy(path, CASES[path.stem]["params"])
     relative = copy.relative_to(ROOT).as_posix()
 
     page.goto(lab.url(f"lab/tree/{relative}?reset&token={lab.token}"), timeout=120_000)
@@ -375,22 +398,26 @@ def _check_lesson(path: Path, lab: LabServer, page) -> None:
         shot = _screenshot_notebook(page, notebook, path.stem)
     cells = notebook.evaluate(JS_CELLS, CONTROLS)
     where = f"{path.name} (screenshot: {shot.relative_to(ROOT)})"
+    sent = _saved(page, copy, len(code))  # what the kernel sent, cell by cell
 
     not_run = [i for i, c in enumerate(cells) if not re.fullmatch(r"\[\d+\]:", c["prompt"])]
     assert not not_run, f"{where}: code cells {not_run} did not run; first output with an error: " + next(
         (s for c in cells for s in c["stderr"]), "none"
     )
     assert [int(c["prompt"][1:-2]) for c in cells] == list(range(1, len(code) + 1)), f"{where}: not one clean run"
-    for i, (cell, stored_cell) in enumerate(zip(cells, code, strict=True)):
+    for i, (cell, stored_cell, sent_cell) in enumerate(zip(cells, code, sent, strict=True)):
         stored_stderr = any(o.get("name") == "stderr" for o in stored_cell.outputs)
         assert not cell["stderr"] or stored_stderr, f"{where}: cell {i} wrote an error:\n{cell['stderr'][0][-2000:]}"
         figures_as_text = [t for t in cell["plain"] if re.search(r"<(Figure|matplotlib\.)", t)]
         assert not figures_as_text, f"{where}: cell {i} shows a figure as text, not as an image: {figures_as_text[0]}"
         assert all(img["loaded"] for img in cell["images"]), f"{where}: cell {i} has an image that did not load"
-        stored_images = sum("image/png" in o.get("data", {}) for o in stored_cell.outputs)
-        assert len(cell["images"]) >= stored_images, (
-            f"{where}: cell {i} shows {len(cell['images'])} images in JupyterLab, {stored_images} when stored"
+        sent_images = sum("image/png" in o.get("data", {}) for o in sent_cell.outputs)
+        assert len(cell["images"]) >= sent_images, (
+            f"{where}: cell {i} shows {len(cell['images'])} images in JupyterLab; its kernel sent {sent_images}"
         )
+        as_text = [o for o in sent_cell.outputs if re.search(r"<(Figure|matplotlib\.)", str(o.get("data", {}).get(
+            "text/plain", ""))) and "image/png" not in o.get("data", {})]
+        assert not as_text, f"{where}: cell {i}'s kernel sent a figure as text, not as an image"
         twice = len(cell["explorers"]) - len(set(cell["explorers"]))
         assert not twice, (
             f"{where}: cell {i} shows the same explorer twice (an explorer that both displays its box and returns "
@@ -401,6 +428,9 @@ def _check_lesson(path: Path, lab: LabServer, page) -> None:
         if "_explorer(" in stored_cell.source:
             assert cell["widgets"], f"{where}: cell {i} calls an explorer but shows no widget (headless by mistake?)"
     assert not page.labkit_errors, f"{where}: errors in the page: {page.labkit_errors}"
+    stored_figures = sum("image/png" in o.get("data", {}) for c in code for o in c.outputs)
+    shown_figures = sum(len(c["images"]) for c in cells)
+    assert shown_figures or not stored_figures, f"{where}: the lesson draws figures, but JupyterLab showed none"
 
     explored = _explore(page, notebook, path.stem)
     if any("_explorer(" in c.source for c in code):

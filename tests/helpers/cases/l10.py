@@ -3,7 +3,7 @@
 LESSON = "10_attention_and_gpt"
 CASE = {'params': {'seed': 1,
             'vocab_size': 300,
-            'layers': 1,
+            'layers': 3,
             'width': 30,
             'heads': 5,
             'context': 24,
