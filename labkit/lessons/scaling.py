@@ -331,8 +331,8 @@ def scaling_figure(points: Sequence[Mapping[str, float]], law: Law | None = None
     for ax, label in zip(axes, ("parameters N", "training tokens D", "compute C = 6ND (FLOPs)"), strict=True):
         if shipped:
             key = {"parameters N": "N", "training tokens D": "D"}.get(label, "C")
-            ax.plot([p[key] for p in shipped], [p["loss"] for p in shipped], "x", color="gray", ms=4,
-                    label="shipped sweep (measured)" if key == "C" else None)
+            ax.plot([p[key] for p in shipped], [p["loss"] for p in shipped], "x", color="gray", ms=3.5, alpha=0.5,
+                    zorder=0, label="shipped sweep (gray x)")  # behind the live points
         if floor is not None:
             ax.axhline(floor, color="black", ls=":", lw=1, label="true entropy H")
         _log_axes(ax)

@@ -686,6 +686,10 @@ def test_lesson_11_scaling() -> None:
     assert "came closest (its errors " + ", ".join(f"{r[0]:+.1f}%" for r in far[:2]) + f" and {far[2][0]:+.1f}%)" \
         in prose.replace("\u2212", "-")
     assert all(abs(r[0]) < min(abs(v) for v in r[1:]) for r in far), "Hoffmann's law came closest in every seed"
+    # exercise 1's payoff: every floor's prediction too low, as the paragraph after it says
+    misses = [float(v) for v in re.findall(r"predicts [\d.]+ for d = \d+, measured [\d.]+ \(([+-][\d.]+)%\)", out)]
+    assert len(misses) >= 3 and ("every prediction too low" in out) == (max(misses) < 0)
+    assert "Why is every line too low, even the one through the true floor $H$?" in prose and max(misses) < 0
     # the IsoFLOP reading: the counts follow the table, and the paragraph says what they say
     iso = re.findall(r"(?m)^ +\d +[\d.e+]+ +([\d,]+) +([\d,]+) +([\d,]+) +([\d,]+) to +([\d,]+)  ", out)
     iso = [[float(v.replace(",", "")) for v in row] for row in iso]
