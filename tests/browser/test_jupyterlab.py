@@ -278,6 +278,7 @@ def _cell_states(page, notebook) -> str:
 
 def _saved(page, copy: Path, code_cells: int) -> list:
     """Save the notebook from JupyterLab; return its code cells as saved, with the outputs the kernel sent."""
+    asked = [time.monotonic()]
     page.keyboard.press("Control+s")
 
     def written():
@@ -285,7 +286,12 @@ def _saved(page, copy: Path, code_cells: int) -> list:
             cells = [c for c in nbformat.read(copy, as_version=4).cells if c.cell_type == "code"]
         except Exception:  # noqa: BLE001 - caught mid-write: read again
             return None
-        return cells if len(cells) == code_cells and all(c.execution_count for c in cells) else None
+        if len(cells) == code_cells and all(c.execution_count for c in cells):
+            return cells
+        if time.monotonic() - asked[0] > 5:  # a key press the page did not take: ask again
+            asked[0] = time.monotonic()
+            page.keyboard.press("Control+s")
+        return None
 
     return _wait_for(f"JupyterLab to save {copy.name} with every cell's outputs", written, 60,
                      seen=lambda: f"{copy} last modified {time.ctime(copy.stat().st_mtime)}")
